@@ -1,0 +1,46 @@
+/** `onprem`: an existing cluster reached through a kubeconfig kept as a Pulumi secret. */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { tolerationsFor, type ClusterRecord, type TaintSpec } from "../record";
+
+export interface OnPremClusterArgs {
+  /** kubeconfig contents; must be a secret output. */
+  kubeconfig: pulumi.Input<string>;
+  context?: string;
+  storageClass: string;
+  gpuNodes: {
+    labels: Record<string, string>;
+    taints: TaintSpec[];
+    devicePlugin: "gpu-operator" | "preinstalled";
+  };
+  loadBalancer: { annotations: Record<string, string>; scheme: "internet-facing" | "internal" };
+}
+
+export class OnPremCluster extends pulumi.ComponentResource {
+  readonly record: ClusterRecord;
+
+  constructor(name: string, args: OnPremClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llm:clusters:OnPremCluster", name, {}, opts);
+    const provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: pulumi.secret(args.kubeconfig), context: args.context, enableServerSideApply: true },
+      { parent: this },
+    );
+    this.record = {
+      name,
+      substrate: "onprem",
+      provider,
+      gpu: {
+        enabled: true,
+        resourceName: "nvidia.com/gpu",
+        nodeSelector: args.gpuNodes.labels,
+        tolerations: tolerationsFor(args.gpuNodes.taints),
+        installOperator: args.gpuNodes.devicePlugin === "gpu-operator",
+      },
+      storageClass: args.storageClass,
+      loadBalancer: args.loadBalancer,
+      ready: [],
+    };
+    this.registerOutputs({});
+  }
+}

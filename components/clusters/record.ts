@@ -1,0 +1,54 @@
+/**
+ * The small record every cluster component returns. The Kubernetes layer (security, traffic, observability,
+ * serving) reads only this, so it never knows which substrate it runs on.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface Toleration {
+  key: string;
+  operator: "Exists" | "Equal";
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+export interface TaintSpec {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+export interface ClusterRecord {
+  /** Cluster name from config; prefixes every resource of the Kubernetes layer on this cluster. */
+  name: string;
+  substrate: "local" | "onprem" | "eks" | "aks";
+  provider: k8s.Provider;
+  gpu: {
+    /** false on CPU-only clusters (local): serving runs the CPU build and requests no GPU. */
+    enabled: boolean;
+    /** Extended resource the device plugin advertises. */
+    resourceName: string;
+    nodeSelector: Record<string, string>;
+    tolerations: Toleration[];
+    /** Install NVIDIA's gpu-operator (device plugin, DCGM exporter); false where the substrate provides them. */
+    installOperator: boolean;
+  };
+  storageClass: pulumi.Input<string>;
+  loadBalancer: {
+    annotations: Record<string, pulumi.Input<string>>;
+    scheme: "internet-facing" | "internal";
+  };
+  /** Customer-managed key that encrypts this cluster's secrets and volumes, where the substrate has one. */
+  kmsKeyArn?: pulumi.Output<string>;
+  /** Resources the workloads must wait for (node groups, add-ons). */
+  ready: pulumi.Resource[];
+}
+
+/** A pod tolerates exactly the taints its nodes carry. */
+export function tolerationsFor(taints: readonly TaintSpec[]): Toleration[] {
+  return taints.map((t) =>
+    t.value === undefined
+      ? { key: t.key, operator: "Exists", effect: t.effect }
+      : { key: t.key, operator: "Equal", value: t.value, effect: t.effect },
+  );
+}

@@ -1,0 +1,255 @@
+/**
+ * The one typed settings model of the stack. Every `Pulumi.<env>.yaml` is parsed by this schema before any
+ * resource is created; cross-field rules live in `validators.ts`. Defaults are written here, once, and are
+ * production-safe: `local` relaxes only what a laptop cannot have.
+ */
+import { z } from "zod";
+
+export const ENVIRONMENTS = ["local", "dev", "staging", "prod", "onprem", "dr"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** RFC 1123 label: the names we derive Kubernetes objects and host names from. */
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, {
+  error: "must be a DNS label: lower-case letters, digits and '-', 1-40 characters, starting and ending alphanumeric",
+});
+
+const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+  error: "must be a fully qualified lower-case domain name such as llm.example.com",
+});
+
+/** Kubernetes resource quantities, e.g. "500m", "4", "24Gi". */
+const cpuQuantity = z.string().regex(/^([0-9]+m|[0-9]+(\.[0-9]+)?)$/, { error: "must be a CPU quantity such as 500m or 4" });
+const memoryQuantity = z.string().regex(/^[0-9]+(Ki|Mi|Gi|Ti)$/, { error: "must be a memory quantity such as 512Mi or 24Gi" });
+
+/** An OCI image reference with a tag and/or digest: registry/repo[:tag][@sha256:...]. */
+const imageReference = z
+  .string()
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    {
+      error: "must be an image reference such as ghcr.io/org/llm-runtime:1.2.3 or ...@sha256:<digest>",
+    },
+  )
+  .refine((v) => /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(v.replace(/@sha256:[a-f0-9]{64}$/, "")) || v.includes("@sha256:"), {
+    error: "must name a tag or a digest",
+  });
+
+/** Name of a config key that holds a Pulumi secret, e.g. `onpremKubeconfig`. */
+const secretKeyName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: "must be a config key name such as onpremKubeconfig" });
+
+const taint = z.strictObject({
+  key: z.string().min(1),
+  value: z.string().optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+});
+export type Taint = z.infer<typeof taint>;
+
+const labels = z.record(z.string().min(1), z.string());
+
+const loadBalancer = z.strictObject({
+  /** Annotations put on the gateway's load-balancer Service (MetalLB pool, internal LB, ...). */
+  annotations: z.record(z.string(), z.string()).default({}),
+  /** `internal` keeps the endpoint on private addresses. */
+  scheme: z.enum(["internet-facing", "internal"]).default("internet-facing"),
+});
+
+const gpuNodes = z.strictObject({
+  /** Labels that identify GPU nodes; pods select them. */
+  labels: labels.default({ "nvidia.com/gpu.present": "true" }),
+  /** Taints GPU nodes carry; pods tolerate exactly these. */
+  taints: z.array(taint).default([{ key: "nvidia.com/gpu", effect: "NoSchedule" }]),
+  /** `gpu-operator`: install NVIDIA's operator; `preinstalled`: the device plugin is already on the nodes. */
+  devicePlugin: z.enum(["gpu-operator", "preinstalled"]).default("gpu-operator"),
+});
+
+/** A `local` cluster: whatever kubeconfig context is current (kind, k3d, Docker Desktop). CPU only. */
+const localCluster = z.strictObject({
+  name: dnsLabel,
+  substrate: z.literal("local"),
+  /** kubeconfig context; unset means the current context. */
+  context: z.string().min(1).optional(),
+  storageClass: z.string().min(1).default("standard"),
+  loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
+});
+
+/** An existing cluster reached through a kubeconfig kept as a Pulumi secret. */
+const onpremCluster = z.strictObject({
+  name: dnsLabel,
+  substrate: z.literal("onprem"),
+  /** Config key whose secret value is this cluster's kubeconfig. */
+  kubeconfigSecret: secretKeyName,
+  context: z.string().min(1).optional(),
+  storageClass: z.string().min(1),
+  gpuNodes: gpuNodes.default({
+    labels: { "nvidia.com/gpu.present": "true" },
+    taints: [{ key: "nvidia.com/gpu", effect: "NoSchedule" }],
+    devicePlugin: "gpu-operator",
+  }),
+  loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
+});
+
+const poolBounds = {
+  min: z.number().int().min(0).max(1000),
+  max: z.number().int().min(1).max(1000),
+};
+
+const eksGpuPool = z.strictObject({
+  name: dnsLabel,
+  instanceTypes: z
+    .array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: "must be an EC2 instance type such as g6e.xlarge" }))
+    .min(1),
+  ...poolBounds,
+  capacityType: z.enum(["ON_DEMAND", "SPOT"]).default("ON_DEMAND"),
+  diskSizeGb: z.number().int().min(50).max(16384).default(200),
+});
+
+const eksCluster = z.strictObject({
+  name: dnsLabel,
+  substrate: z.literal("eks"),
+  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, { error: "must be an AWS region such as us-east-1" }),
+  version: z.string().regex(/^1\.[0-9]{2}$/, { error: "must be a Kubernetes minor version such as 1.33" }),
+  vpcCidr: z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/, { error: "must be an IPv4 CIDR such as 10.20.0.0/16" }),
+  availabilityZones: z.number().int().min(2).max(3).default(3),
+  /** CIDRs allowed to reach the public API endpoint; empty keeps the endpoint private only. */
+  publicAccessCidrs: z.array(z.string()).default([]),
+  systemPool: z
+    .strictObject({ instanceTypes: z.array(z.string()).min(1), ...poolBounds })
+    .default({ instanceTypes: ["m7i.large"], min: 2, max: 4 }),
+  gpuPools: z.array(eksGpuPool).min(1),
+  loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
+  /** Region that holds replicas of the model bucket and image repository (disaster recovery). */
+  drRegion: z.string().optional(),
+});
+
+const aksGpuPool = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,11}$/, { error: "must be an AKS pool name: lower-case alphanumeric, 1-12 characters" }),
+  vmSize: z.string().regex(/^Standard_[A-Za-z0-9_]+$/, { error: "must be an Azure VM size such as Standard_NC24ads_A100_v4" }),
+  ...poolBounds,
+  priority: z.enum(["Regular", "Spot"]).default("Regular"),
+});
+
+const aksCluster = z.strictObject({
+  name: dnsLabel,
+  substrate: z.literal("aks"),
+  location: z.string().regex(/^[a-z]+[a-z0-9]*$/, { error: "must be an Azure region name such as westeurope" }),
+  version: z.string().regex(/^1\.[0-9]{2}$/, { error: "must be a Kubernetes minor version such as 1.33" }),
+  vnetCidr: z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/, { error: "must be an IPv4 CIDR such as 10.30.0.0/16" }),
+  authorizedIpRanges: z.array(z.string()).default([]),
+  privateCluster: z.boolean().default(false),
+  systemPool: z.strictObject({ vmSize: z.string(), ...poolBounds }).default({ vmSize: "Standard_D4ds_v5", min: 2, max: 4 }),
+  gpuPools: z.array(aksGpuPool).min(1),
+  loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
+  drLocation: z.string().optional(),
+});
+
+export const clusterSchema = z.discriminatedUnion("substrate", [localCluster, onpremCluster, eksCluster, aksCluster]);
+export type ClusterSettings = z.infer<typeof clusterSchema>;
+export type Substrate = ClusterSettings["substrate"];
+export const SUBSTRATES: readonly Substrate[] = ["local", "onprem", "eks", "aks"];
+
+const modelSource = z.discriminatedUnion("kind", [
+  /** The runtime's built-in random-weight demo model: for `local` and smoke tests only. */
+  z.strictObject({ kind: z.literal("demo") }),
+  z.strictObject({
+    kind: z.literal("s3"),
+    uri: z.string().regex(/^s3:\/\/[a-z0-9.-]{3,63}(\/.*)?$/, { error: "must be s3://bucket/prefix" }),
+  }),
+  z.strictObject({
+    kind: z.literal("azureBlob"),
+    uri: z.string().regex(/^https:\/\/[a-z0-9]{3,24}\.blob\.core\.windows\.net\/[a-z0-9-]{3,63}(\/.*)?$/, {
+      error: "must be https://<account>.blob.core.windows.net/<container>/<prefix>",
+    }),
+  }),
+  z.strictObject({ kind: z.literal("https"), uri: z.url({ protocol: /^https$/, error: "must be an https:// URL" }) }),
+  /** A PersistentVolumeClaim that already holds the model folder (on-prem NFS, for instance). */
+  z.strictObject({ kind: z.literal("pvc"), claimName: dnsLabel, subPath: z.string().default("") }),
+]);
+export type ModelSource = z.infer<typeof modelSource>;
+
+const modelSchema = z.strictObject({
+  /** Model id served by /v1/models and the host name prefix. */
+  name: dnsLabel,
+  source: modelSource,
+  /** Per-cluster override of `source`, e.g. an on-prem PVC next to a cloud bucket in a hybrid stack. */
+  sourceByCluster: z.record(dnsLabel, modelSource).default({}),
+  /** GPUs per replica; 0 runs the CPU build (local only). */
+  gpus: z.number().int().min(0).max(8).default(1),
+  resources: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }).default({ cpu: "4", memory: "24Gi" }),
+  replicas: z.strictObject({ min: z.number().int().min(0).max(100), max: z.number().int().min(1).max(100) }),
+  /** Autoscaling target: waiting requests per replica before another replica is added. */
+  targetQueueDepth: z.number().int().min(1).max(1000).default(4),
+  maxConcurrent: z.number().int().min(1).max(256).default(8),
+  maxQueue: z.number().int().min(0).max(10000).default(64),
+  /** Size of the model cache volume the init container fills. */
+  cacheSize: memoryQuantity.default("40Gi"),
+  /** Clusters that serve this model; unset means every cluster of the stack. */
+  clusters: z.array(dnsLabel).optional(),
+});
+export type ModelSettings = z.infer<typeof modelSchema>;
+
+const tlsSchema = z.strictObject({
+  issuer: z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("selfsigned") }),
+    z.strictObject({
+      kind: z.literal("acme"),
+      email: z.email({ error: "must be an e-mail address for the ACME account" }),
+      server: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
+      solver: z.enum(["http01", "dns01"]).default("http01"),
+    }),
+    /** A private CA whose certificate and key are in a Kubernetes Secret (on-prem PKI). */
+    z.strictObject({ kind: z.literal("ca"), secretName: dnsLabel }),
+  ]),
+});
+
+const observabilitySchema = z.strictObject({
+  retention: z
+    .string()
+    .regex(/^[0-9]+(h|d|w)$/, { error: "must be a duration such as 15d" })
+    .default("15d"),
+  storageSize: memoryQuantity.default("50Gi"),
+  prometheusResources: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }).default({ cpu: "1", memory: "4Gi" }),
+  /** Config key whose secret value is the Grafana admin password; required outside `local`. */
+  grafanaAdminPasswordSecret: secretKeyName.optional(),
+  slo: z
+    .strictObject({
+      /** Time-to-first-token p95 target, seconds. */
+      ttftP95Seconds: z.number().positive().max(120).default(2),
+      /** Error budget: allowed ratio of failed requests. */
+      errorRatio: z.number().positive().max(0.5).default(0.01),
+    })
+    .default({ ttftP95Seconds: 2, errorRatio: 0.01 }),
+});
+
+const runtimeSchema = z.strictObject({
+  image: imageReference,
+  /** Config key whose secret value holds the API keys, one per line. */
+  apiKeysSecret: secretKeyName.default("apiKeys"),
+});
+
+export const settingsSchema = z.strictObject({
+  environment: z.enum(ENVIRONMENTS),
+  /** Parent domain: models are served at `<model>.<domain>`, Grafana at `grafana.<domain>`. */
+  domain: hostname,
+  runtime: runtimeSchema,
+  tls: tlsSchema,
+  clusters: z.array(clusterSchema).min(1),
+  models: z.array(modelSchema).min(1),
+  observability: observabilitySchema.default({
+    retention: "15d",
+    storageSize: "50Gi",
+    prometheusResources: { cpu: "1", memory: "4Gi" },
+    slo: { ttftP95Seconds: 2, errorRatio: 0.01 },
+  }),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+/** What the config file holds before defaults are applied. */
+export type SettingsInput = z.input<typeof settingsSchema>;
+
+/** The structured (object-valued) config keys; everything else in `settingsSchema` is a plain string. */
+export const OBJECT_KEYS = ["runtime", "tls", "clusters", "models", "observability"] as const;
+export const SETTINGS_KEYS = Object.keys(settingsSchema.shape) as (keyof Settings)[];

@@ -1,0 +1,74 @@
+/**
+ * Reads `Pulumi.yaml` and `stacks/Pulumi.<stack>.yaml` the way the Pulumi CLI hands them to a program, for
+ * runs without the CLI. `secure:` values cannot be decrypted offline (no passphrase, no cloud): they become
+ * opaque placeholders that stay Pulumi secrets, so the plan shows where secrets flow but never their values.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+export interface StackConfig {
+  project: string;
+  stack: string;
+  /** Full keys (`project:key`, `kubernetes:context`) to values as the SDK stores them: strings, objects as JSON. */
+  config: Record<string, string>;
+  secretKeys: string[];
+}
+
+export function readProjectName(root = REPO_ROOT): string {
+  const project = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name?: unknown };
+  if (typeof project.name !== "string") throw new Error("Pulumi.yaml: name is missing");
+  return project.name;
+}
+
+export function stackFilePath(stack: string, root = REPO_ROOT): string {
+  return path.join(root, "stacks", `Pulumi.${stack}.yaml`);
+}
+
+const isSecure = (v: unknown): v is { secure: string } =>
+  v !== null && typeof v === "object" && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
+
+/** Placeholder for a secret the plan cannot decrypt; never a real credential. */
+export const SECRET_PLACEHOLDER = "offline-plan-secret";
+
+function containsSecure(v: unknown): boolean {
+  if (isSecure(v)) return true;
+  if (Array.isArray(v)) return v.some(containsSecure);
+  if (v !== null && typeof v === "object") return Object.values(v).some(containsSecure);
+  return false;
+}
+
+function replaceSecure(v: unknown): unknown {
+  if (isSecure(v)) return SECRET_PLACEHOLDER;
+  if (Array.isArray(v)) return v.map(replaceSecure);
+  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replaceSecure(x)]));
+  return v;
+}
+
+/** Parses a stack file's `config:` block; the document text may be given to test crafted configs. */
+export function parseStackConfig(stack: string, text: string, project: string): StackConfig {
+  const doc = (parse(text) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
+    // A bare key belongs to the project, as with `pulumi config set key value`.
+    const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
+    if (containsSecure(value)) secretKeys.push(key);
+    const plain = replaceSecure(value);
+    config[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
+  }
+  return { project, stack, config, secretKeys };
+}
+
+export function readStackConfigFile(stack: string, root = REPO_ROOT): StackConfig {
+  const file = stackFilePath(stack, root);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new Error(`No stack file for '${stack}': expected ${path.relative(root, file)}`);
+  }
+  return parseStackConfig(stack, text, readProjectName(root));
+}

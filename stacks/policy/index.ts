@@ -1,0 +1,20 @@
+/** The policy suite: the plan and the tests run exactly this list. */
+import { nonRootContainers, secretsAreSecret, tlsOutsideLocal, workloadResources } from "./rules";
+import type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
+
+export type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
+
+export const POLICIES: readonly Policy[] = [workloadResources, nonRootContainers, secretsAreSecret, tlsOutsideLocal];
+
+export function runPolicy(policy: Policy, resources: readonly PlannedResource[], ctx: PolicyContext): PolicyResult {
+  const violations = policy.check(resources, ctx);
+  return {
+    name: policy.name,
+    passed: violations.length === 0,
+    message: violations.length === 0 ? policy.description : violations.map((v) => `${v.resource}: ${v.message}`).join("; "),
+  };
+}
+
+export function runPolicies(resources: readonly PlannedResource[], ctx: PolicyContext): PolicyResult[] {
+  return POLICIES.map((p) => runPolicy(p, resources, ctx));
+}

@@ -1,0 +1,131 @@
+/** The named invariants every environment's plan must satisfy. Each is a plain object, tested directly. */
+import { asArray, asObj, containersOf, get, id, isSecret, ofType, podSpecs, reveal } from "./inspect";
+import type { Policy, Violation } from "./types";
+
+export const workloadResources: Policy = {
+  name: "workload-resources",
+  description: "Every container of every workload sets CPU and memory requests and limits.",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const { resource, pod } of podSpecs(resources))
+      for (const c of containersOf(pod))
+        for (const kind of ["requests", "limits"] as const)
+          for (const res of ["cpu", "memory"] as const)
+            if (get(c, "resources", kind, res) === undefined)
+              out.push({ resource: id(resource), message: `container '${String(c.name)}' has no ${res} ${kind.slice(0, -1)}` });
+    return out;
+  },
+};
+
+export const nonRootContainers: Policy = {
+  name: "non-root-containers",
+  description: "Every container runs as a non-root user without privilege escalation.",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const { resource, pod } of podSpecs(resources)) {
+      const podNonRoot = get(pod, "securityContext", "runAsNonRoot") === true;
+      const podUser = get(pod, "securityContext", "runAsUser");
+      for (const c of containersOf(pod)) {
+        const nonRoot = get(c, "securityContext", "runAsNonRoot") ?? (podNonRoot ? true : undefined);
+        const user = get(c, "securityContext", "runAsUser") ?? podUser;
+        if (nonRoot !== true)
+          out.push({ resource: id(resource), message: `container '${String(c.name)}' does not set runAsNonRoot` });
+        if (user === 0) out.push({ resource: id(resource), message: `container '${String(c.name)}' runs as UID 0` });
+        if (get(c, "securityContext", "allowPrivilegeEscalation") !== false)
+          out.push({ resource: id(resource), message: `container '${String(c.name)}' allows privilege escalation` });
+      }
+    }
+    return out;
+  },
+};
+
+/** Keys whose values are credentials wherever they appear (chart values, provider inputs). */
+const CREDENTIAL_KEY = /^(password|adminPassword|.*Password|token|apiKeys?|kubeconfig|clientSecret|secretAccessKey)$/i;
+
+function findPlainCredentials(value: unknown, path: string[], out: string[]): void {
+  if (isSecret(value)) return;
+  if (Array.isArray(value)) return value.forEach((v, i) => findPlainCredentials(v, [...path, String(i)], out));
+  if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (CREDENTIAL_KEY.test(k) && typeof v === "string" && v !== "") out.push([...path, k].join("."));
+      else findPlainCredentials(v, [...path, k], out);
+    }
+  }
+}
+
+export const secretsAreSecret: Policy = {
+  name: "secrets-are-pulumi-secrets",
+  description: "Secret data, kubeconfigs and credential-like values are Pulumi secrets, never plain text in state.",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const r of ofType(resources, "kubernetes:core/v1:Secret"))
+      for (const field of ["data", "stringData"]) {
+        const v = r.inputs[field];
+        if (v === undefined || isSecret(v)) continue;
+        for (const [k, x] of Object.entries(asObj(v)))
+          if (!isSecret(x)) out.push({ resource: id(r), message: `${field}.${k} is not a Pulumi secret` });
+      }
+    for (const r of resources) {
+      const paths: string[] = [];
+      findPlainCredentials(r.inputs, [], paths);
+      for (const p of paths) out.push({ resource: id(r), message: `${p} holds a credential in plain text` });
+    }
+    return out;
+  },
+};
+
+const GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
+const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
+
+/** A route that only redirects to HTTPS, the one thing a plain-HTTP listener may carry. */
+function isHttpsRedirect(route: unknown): boolean {
+  const rules = asArray(get(route, "spec", "rules"));
+  return (
+    rules.length > 0 &&
+    rules.every((rule) => {
+      const filters = asArray(get(rule, "filters"));
+      return (
+        asArray(get(rule, "backendRefs")).length === 0 &&
+        filters.some((f) => get(f, "type") === "RequestRedirect" && get(f, "requestRedirect", "scheme") === "https")
+      );
+    })
+  );
+}
+
+export const tlsOutsideLocal: Policy = {
+  name: "tls-outside-local",
+  description:
+    "Outside local, nothing is exposed without TLS: no LoadBalancer/NodePort Services, TLS on every Ingress, and Gateway listeners are HTTPS (plain HTTP only to redirect).",
+  check(resources, ctx) {
+    if (ctx.environment === "local") return [];
+    const out: Violation[] = [];
+    for (const r of ofType(resources, "kubernetes:core/v1:Service")) {
+      const type = get(r.inputs, "spec", "type");
+      if (type === "LoadBalancer" || type === "NodePort")
+        out.push({ resource: id(r), message: `Service of type ${String(type)} bypasses the TLS gateway` });
+    }
+    for (const r of ofType(resources, "kubernetes:networking.k8s.io/v1:Ingress"))
+      if (asArray(get(r.inputs, "spec", "tls")).length === 0) out.push({ resource: id(r), message: "Ingress without tls" });
+    const routes = ofType(resources, HTTP_ROUTE);
+    for (const gw of ofType(resources, GATEWAY)) {
+      const gwName = get(gw.inputs, "metadata", "name");
+      for (const l of asArray(get(gw.inputs, "spec", "listeners")).map(asObj)) {
+        const protocol = reveal(l.protocol);
+        if (protocol === "HTTPS" || protocol === "TLS") {
+          if (asArray(get(l, "tls", "certificateRefs")).length === 0)
+            out.push({ resource: id(gw), message: `listener '${String(l.name)}' has no certificate` });
+          continue;
+        }
+        const attached = routes.filter((route) =>
+          asArray(get(route.inputs, "spec", "parentRefs")).some(
+            (p) => get(p, "name") === gwName && (get(p, "sectionName") === undefined || get(p, "sectionName") === l.name),
+          ),
+        );
+        const serving = attached.filter((route) => !isHttpsRedirect(route.inputs));
+        for (const route of serving)
+          out.push({ resource: id(route), message: `serves traffic on plain ${String(protocol)} listener '${String(l.name)}'` });
+      }
+    }
+    return out;
+  },
+};
