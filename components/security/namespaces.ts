@@ -140,6 +140,17 @@ export function platformNamespaces(opts: {
   return specs;
 }
 
+/** Namespace names must be unique: each becomes one Namespace object. */
+export function validateNamespaces(specs: readonly Pick<NamespaceSpec, "name">[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const { name } of specs) {
+    if (seen.has(name)) out.push(`namespace '${name}' is listed twice`);
+    seen.add(name);
+  }
+  return out;
+}
+
 export interface PlatformNamespacesArgs {
   cluster: ClusterRecord;
   namespaces: NamespaceSpec[];
@@ -152,11 +163,10 @@ export class PlatformNamespaces extends pulumi.ComponentResource {
 
   constructor(name: string, args: PlatformNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:security:PlatformNamespaces", name, {}, opts);
+    const problems = validateNamespaces(args.namespaces);
+    if (problems.length > 0) throw new Error(`PlatformNamespaces ${name}: ${problems.join("; ")}`);
     const child = { parent: this, provider: args.cluster.provider, dependsOn: args.cluster.ready };
-    const seen = new Set<string>();
     for (const spec of args.namespaces) {
-      if (seen.has(spec.name)) throw new Error(`PlatformNamespaces ${name}: namespace '${spec.name}' is listed twice`);
-      seen.add(spec.name);
       const ns = new k8s.core.v1.Namespace(
         `${name}-${spec.name}`,
         { metadata: { name: spec.name, labels: { ...podSecurityLabels(spec.podSecurity), ...spec.labels } } },
