@@ -44,9 +44,9 @@ test("platform namespaces get the Pod Security level their workloads need; gpu-o
 
 test("monitoring quota grows with the Prometheus size and replicas from settings", () => {
   const mon = (r: number) => platformNamespaces({ ...base, replicas: r }).find((n) => n.name === NAMESPACES.monitoring)!.quota;
-  assert.equal(mon(2)["requests.cpu"], "6"); // 2 x 1 CPU + 4 for the rest
+  assert.equal(mon(2)["requests.cpu"], "18"); // 2 x 1 CPU + 16 for the rest
   assert.equal(mon(2)["requests.storage"], "130Gi"); // 2 x 50Gi + 30Gi
-  assert.equal(mon(1)["requests.cpu"], "5");
+  assert.equal(mon(1)["requests.cpu"], "17");
 });
 
 test("creates each namespace with PSS labels, a quota, a LimitRange and the inference PriorityClass", async () => {
