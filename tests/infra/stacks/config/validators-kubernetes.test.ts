@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { DEFAULT_RUNBOOK_BASE_URL, settingsSchema, type Settings } from "../../../../stacks/config/schema";
-import { validateSecretReferences, validateTrafficRules } from "../../../../stacks/config/validators";
+import { validateGpuPlacement, validateSecretReferences, validateTrafficRules } from "../../../../stacks/config/validators";
 
 const base = settingsSchema.parse({
   environment: "local",
@@ -57,4 +57,26 @@ test("the Grafana admin password secret is required in every environment, local 
   assert.match(issues[0].message, /is required in 'local'/);
   const set = { ...base, observability: { ...base.observability, grafanaAdminPasswordSecret: "grafanaAdminPassword" } };
   assert.deepEqual(validateSecretReferences(set, new Map([...keys, ["grafanaAdminPassword", true]])), []);
+});
+
+test("models on a CPU-only (local) cluster must ask for no GPU", () => {
+  const issues = validateGpuPlacement({ ...base, models: [{ ...base.models[0], gpus: 1 }] });
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    [["models", 0, "gpus"]],
+  );
+  assert.match(issues[0].message, /must be 0 on CPU-only cluster laptop/);
+  assert.deepEqual(validateGpuPlacement(base), []);
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 8 }), (gpus) => {
+      const onprem = {
+        name: "dc1",
+        substrate: "onprem",
+        kubeconfigSecret: "k",
+        storageClass: "s",
+      } as unknown as Settings["clusters"][number];
+      const placed = { ...base, clusters: [...base.clusters, onprem], models: [{ ...base.models[0], gpus, clusters: ["dc1"] }] };
+      return validateGpuPlacement(placed).length === 0;
+    }),
+  );
 });
