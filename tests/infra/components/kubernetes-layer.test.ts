@@ -135,3 +135,19 @@ test("rejects models that take a reserved host name or ask for GPUs on a CPU-onl
     /grafana.<domain> is reserved/,
   );
 });
+
+test("the network policy admits the same proxy pods the gateway's PodMonitor scrapes, and the Prometheus the ServiceMonitor feeds", async () => {
+  const resources = await layer(() => gpuCluster());
+  const allowGateway = find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-netpol-allow-gateway");
+  const peer = get(allowGateway.inputs, "spec", "ingress", "0", "from", "0");
+  const podMonitor = find(resources, "kubernetes:monitoring.coreos.com/v1:PodMonitor", "c1-gateway-proxy-metrics");
+  assert.deepEqual(get(peer, "podSelector", "matchLabels"), get(podMonitor.inputs, "spec", "selector", "matchLabels"));
+  assert.equal(
+    get(peer, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"),
+    get(podMonitor.inputs, "metadata", "namespace"),
+  );
+  const allowProm = find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-netpol-allow-prometheus");
+  const sm = find(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "c1-observability-runtime-monitor");
+  assert.equal(get(allowProm.inputs, "spec", "ingress", "0", "ports", "0", "port"), 8080);
+  assert.equal(get(sm.inputs, "spec", "endpoints", "0", "port"), "http");
+});
