@@ -107,7 +107,6 @@ export class KubernetesLayer extends pulumi.ComponentResource {
         grafanaAdminPassword: args.grafanaAdminPassword,
         highAvailability: ha,
         runtime: { namespace: NAMESPACES.serving, serviceLabels: RUNTIME_LABELS, port: "http" },
-        listener: { gatewayName: GATEWAY_NAME, gatewayNamespace: NAMESPACES.gateway, sectionName: "https" },
         opts: { dependsOn: [...ns(NAMESPACES.monitoring), ...ns(NAMESPACES.serving)] },
       },
       parent,
@@ -125,24 +124,6 @@ export class KubernetesLayer extends pulumi.ComponentResource {
         parent,
       );
 
-    const tls = new Tls(
-      `${name}-tls`,
-      {
-        cluster,
-        namespace: NAMESPACES.certManager,
-        issuer: args.issuer,
-        gateway: { name: GATEWAY_NAME, namespace: NAMESPACES.gateway, httpListener: HTTP_LISTENER },
-        highAvailability: ha,
-        opts: { dependsOn: [...ns(NAMESPACES.certManager), observability.release] },
-      },
-      parent,
-    );
-    tls.certificate(`${name}-gateway-cert`, {
-      namespace: NAMESPACES.gateway,
-      secretName: TLS_SECRET,
-      dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
-    });
-
     const gateway = new LlmGateway(
       `${name}-gateway`,
       {
@@ -158,6 +139,27 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    observability.publishGrafana(`${name}-grafana-route`, gateway.httpsListener, [gateway.release]);
+
+    const tls = new Tls(
+      `${name}-tls`,
+      {
+        cluster,
+        namespace: NAMESPACES.certManager,
+        issuer: args.issuer,
+        gateway: { name: GATEWAY_NAME, namespace: NAMESPACES.gateway, httpListener: HTTP_LISTENER },
+        highAvailability: ha,
+        // cert-manager reads the Gateway API CRDs (installed by the gateway chart) at start-up.
+        opts: { dependsOn: [...ns(NAMESPACES.certManager), observability.release, gateway.release] },
+      },
+      parent,
+    );
+    tls.certificate(`${name}-gateway-cert`, {
+      namespace: NAMESPACES.gateway,
+      secretName: TLS_SECRET,
+      dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
+    });
 
     const keda = new Keda(
       `${name}-keda`,
@@ -190,7 +192,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             image: args.runtime.image,
             apiKeys: args.runtime.apiKeys,
             priorityClassName: INFERENCE_PRIORITY_CLASS,
-            route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain) },
+            route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain), dependsOn: [gateway.release] },
             autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
           },
           parent,

@@ -38,7 +38,7 @@ export interface LlmServiceArgs {
   drainSeconds?: number;
   priorityClassName?: string;
   /** Publish the model at `https://<hostname>` through the gateway's HTTPS listener. */
-  route?: { listener: ListenerRef; hostname: string; requestTimeout?: string };
+  route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
   autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
@@ -197,6 +197,8 @@ export class LlmService extends pulumi.ComponentResource {
       modelStoreEgress(`${name}-model-store`, { namespace: args.namespace, podLabels: this.labels }, child);
 
     if (args.route) {
+      // The route and its policy are Gateway API / Envoy Gateway objects: wait for their CRDs.
+      const routeOpts = { ...child, dependsOn: [...cluster.ready, ...(args.route.dependsOn ?? [])] };
       httpsRoute(
         `${name}-route`,
         {
@@ -208,9 +210,9 @@ export class LlmService extends pulumi.ComponentResource {
           requestTimeout: args.route.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
           labels: this.labels,
         },
-        child,
+        routeOpts,
       );
-      leastRequestPolicy(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, child);
+      leastRequestPolicy(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, routeOpts);
     }
 
     if (args.autoscaling)

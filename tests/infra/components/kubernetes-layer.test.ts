@@ -151,3 +151,47 @@ test("the network policy admits the same proxy pods the gateway's PodMonitor scr
   assert.equal(get(allowProm.inputs, "spec", "ingress", "0", "ports", "0", "port"), 8080);
   assert.equal(get(sm.inputs, "spec", "endpoints", "0", "port"), "http");
 });
+
+test("every custom object waits (directly or through another) for the chart that installs its CRDs", async () => {
+  const keyOf = new Map<pulumi.Resource, string>();
+  const deps = new Map<string, pulumi.Resource[]>();
+  await capture(() => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      const key = `${args.type}::${args.name}`;
+      keyOf.set(args.resource, key);
+      deps.set(key, [args.opts.dependsOn ?? []].flat() as pulumi.Resource[]);
+      return undefined;
+    });
+    new KubernetesLayer("c1", layerArgs(gpuCluster()));
+  });
+  const release = (name: string) => `kubernetes:helm.sh/v3:Release::${name}`;
+  const chartFor: Record<string, string> = {
+    "cert-manager.io": release("c1-tls-cert-manager"),
+    "gateway.networking.k8s.io": release("c1-gateway-envoy-gateway"),
+    "gateway.envoyproxy.io": release("c1-gateway-envoy-gateway"),
+    "monitoring.coreos.com": release("c1-observability-kube-prometheus-stack"),
+    "keda.sh": release("c1-keda-keda"),
+  };
+  const reaches = (from: string, to: string, seen = new Set<string>()): boolean => {
+    if (seen.has(from)) return false;
+    seen.add(from);
+    return (deps.get(from) ?? []).some((r) => {
+      const k = keyOf.get(r);
+      return k === to || (k !== undefined && reaches(k, to, seen));
+    });
+  };
+  const missing: string[] = [];
+  let checked = 0;
+  for (const key of deps.keys()) {
+    const group = /^kubernetes:([^/]+)\/[^:]+:/.exec(key)?.[1];
+    if (group === undefined || !(group in chartFor)) continue;
+    checked++;
+    if (!reaches(key, chartFor[group])) missing.push(`${key} does not wait for ${chartFor[group]}`);
+  }
+  assert.ok(checked >= 14, `only ${checked} custom objects seen`);
+  assert.deepEqual(missing, []);
+  assert.ok(
+    reaches(release("c1-tls-cert-manager"), release("c1-gateway-envoy-gateway")),
+    "cert-manager starts after the Gateway API CRDs exist",
+  );
+});
