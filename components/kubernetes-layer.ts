@@ -163,7 +163,13 @@ export class KubernetesLayer extends pulumi.ComponentResource {
 
     const keda = new Keda(
       `${name}-keda`,
-      { cluster, namespace: NAMESPACES.keda, highAvailability: ha, opts: { dependsOn: ns(NAMESPACES.keda) } },
+      // Its chart values create ServiceMonitors: the Prometheus operator's CRDs come first.
+      {
+        cluster,
+        namespace: NAMESPACES.keda,
+        highAvailability: ha,
+        opts: { dependsOn: [...ns(NAMESPACES.keda), observability.release] },
+      },
       parent,
     );
 
