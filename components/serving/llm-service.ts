@@ -143,6 +143,15 @@ export class LlmService extends pulumi.ComponentResource {
                     String(model.maxQueue),
                     "--urls",
                     `http://0.0.0.0:${RUNTIME_PORT}`,
+                    // The runtime defaults to the CPU provider: a GPU pod must ask for CUDA explicitly.
+                    "--provider",
+                    onGpu ? "cuda" : "cpu",
+                  ],
+                  env: [
+                    // The runtime's drain matches what the pod gets after SIGTERM (plus the host's own margin).
+                    { name: "Runtime__DrainGraceSeconds", value: String(drain) },
+                    // The root filesystem is read-only: the demo model is generated into the writable model volume.
+                    ...(model.source.kind === "demo" ? [{ name: "Runtime__DemoCacheDir", value: MODEL_MOUNT }] : []),
                   ],
                   ports: [{ name: "http", containerPort: RUNTIME_PORT }],
                   resources: {
