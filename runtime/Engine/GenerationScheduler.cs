@@ -53,6 +53,12 @@ public sealed class GenerationScheduler : IDisposable
 
     public LlmModel Model => _model;
 
+    /// <summary>Raised once per request when it ends, for any reason (metrics hooks, tests). Runs on a worker thread: keep it short.</summary>
+    public event Action<GenerationResult>? Completed;
+
+    /// <summary>Raised when a worker starts a generator, with the number of requests batched into it.</summary>
+    public event Action<int>? BatchStarted;
+
     /// <summary>Renders chat messages with the model's template and submits them.</summary>
     public Generation SubmitChat(IReadOnlyList<ChatMessage> messages, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
         Submit(_model.ApplyChatTemplate(messages), sampling, cancellationToken);
@@ -250,6 +256,7 @@ public sealed class GenerationScheduler : IDisposable
             else live.Add(p);
         }
         if (live.Count == 0) return;
+        BatchStarted?.Invoke(live.Count);
 
         var model = _model.Model;
         var sampling = live[0].Sampling;
@@ -336,7 +343,7 @@ public sealed class GenerationScheduler : IDisposable
         }
     }
 
-    private static void Finish(Pending p, FinishReason reason)
+    private void Finish(Pending p, FinishReason reason)
     {
         if (p.Done) return;
         p.Done = true;
@@ -353,6 +360,7 @@ public sealed class GenerationScheduler : IDisposable
         p.Dispose();
         p.Channel.Writer.TryComplete();
         p.Result.TrySetResult(result);
+        Completed?.Invoke(result);
     }
 
     private static void Fail(Pending p, Exception ex)

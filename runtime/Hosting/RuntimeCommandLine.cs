@@ -59,41 +59,30 @@ public static class RuntimeCommandLine
     /// <summary>Runs the server until SIGTERM/Ctrl+C. 0 after a clean drain, 1 when the model cannot load, 2 for bad settings.</summary>
     public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> settings, string[] args)
     {
-        WebApplication app;
         try
         {
-            app = RuntimeApp.Create(args, settings);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
-        {
-            await Console.Error.WriteLineAsync($"Invalid configuration: {ex.Message}");
-            return 2;
-        }
-
-        await using (app)
-        {
-            try
-            {
-                await app.RunAsync();
-            }
-            catch (OptionsValidationException ex)
-            {
-                foreach (var failure in ex.Failures)
-                    await Console.Error.WriteLineAsync($"Invalid configuration: {failure}");
-                return 2;
-            }
-            catch (InvalidOperationException ex)
-            {
-                await Console.Error.WriteLineAsync($"Startup failed: {ex.Message}");
-                return 2;
-            }
+            var app = RuntimeApp.Create(args, settings);
+            // RunAsync disposes the app, so take what is read afterwards first.
             var host = app.Services.GetRequiredService<ModelHost>();
+            await app.RunAsync();
             if (host.StartupError is { } error)
             {
                 await Console.Error.WriteLineAsync($"Startup failed: {error}");
                 return 1;
             }
             return 0;
+        }
+        catch (OptionsValidationException ex)
+        {
+            foreach (var failure in ex.Failures)
+                await Console.Error.WriteLineAsync($"Invalid configuration: {failure}");
+            return 2;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException)
+        {
+            // Unreadable key file, malformed appsettings value, address already in use, ...
+            await Console.Error.WriteLineAsync($"Startup failed: {ex.Message}");
+            return 2;
         }
     }
 }
