@@ -4,7 +4,7 @@ namespace LlmInfra.DemoModel;
 
 /// <summary>
 /// Writes a Hugging Face byte-level BPE tokenizer (GPT-2 style) sized to the model's vocabulary:
-/// 256 byte tokens, the special tokens, then synthetic two-character merges until the vocabulary is full.
+/// 256 byte tokens, the special tokens, then synthetic two- and three-character merges until the vocabulary is full.
 /// </summary>
 public static class ByteLevelTokenizer
 {
@@ -48,18 +48,17 @@ public static class ByteLevelTokenizer
             .Distinct().Select(c => b2u[c].ToString()).ToArray();
         var merges = new JsonArray();
         var id = MinVocabSize;
-        foreach (var left in alphabet)
+        // Two-character merges first, then three-character ones (pair + character) for large vocabularies.
+        var pairs = alphabet.SelectMany(l => alphabet.Select(r => (Left: l, Right: r)));
+        var triples = alphabet.SelectMany(l => alphabet.Select(r => l + r)).SelectMany(l => alphabet.Select(r => (Left: l, Right: r)));
+        foreach (var (left, right) in pairs.Concat(triples))
         {
-            foreach (var right in alphabet)
-            {
-                if (id >= vocabSize) break;
-                vocab[left + right] = id++;
-                merges.Add($"{left} {right}");
-            }
             if (id >= vocabSize) break;
+            vocab[left + right] = id++;
+            merges.Add($"{left} {right}");
         }
         if (id < vocabSize)
-            throw new ArgumentOutOfRangeException(nameof(vocabSize), $"VocabSize at most {MinVocabSize + alphabet.Length * alphabet.Length} is supported.");
+            throw new ArgumentOutOfRangeException(nameof(vocabSize), $"VocabSize at most {id} is supported.");
 
         var added = new JsonArray();
         for (var i = 0; i < SpecialTokens.Length; i++)

@@ -42,14 +42,19 @@ public static class DemoModelWriter
 
         // Build beside the target and move into place so a concurrent reader never sees half a model.
         var staging = $"{directory}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        Write(spec, staging);
         try
         {
+            Write(spec, staging);
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // incomplete leftover
             Directory.Move(staging, directory);
         }
         catch (IOException) when (File.Exists(marker))
         {
-            Directory.Delete(staging, recursive: true); // another process won the race with identical bytes
+            // another process won the race with identical bytes
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
         return directory;
     }

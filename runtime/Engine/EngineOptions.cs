@@ -26,10 +26,10 @@ public sealed record SchedulerOptions
     public int MaxBatchSize { get; init; } = 4;
 
     /// <summary>
-    /// How long a free worker waits for more compatible requests before starting a batch, but only right after
-    /// it finished a batch of several (their clients tend to come back together). A lone client never waits.
+    /// Longest time a free worker waits for more compatible requests before starting a batch. It waits only while
+    /// recent load says more are coming (its share of the last second's peak); a lone client never waits.
     /// </summary>
-    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(5);
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Longest time a request may spend queued plus generating; null for none.</summary>
     public TimeSpan? RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);

@@ -23,6 +23,8 @@ public sealed class GenerationScheduler : IDisposable
     private readonly Thread[] _workers;
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
+    private int _recentPeak;
+    private long _recentPeakAt;
     private bool _closed;
     private bool _disposed;
 
@@ -84,6 +86,7 @@ public sealed class GenerationScheduler : IDisposable
             if (_closed) throw new SchedulerClosedException();
             if (_queue.Count + _running >= QueueCapacity) throw new QueueFullException(QueueCapacity);
             pending.Node = _queue.AddLast(pending);
+            NoteLoad();
             Monitor.PulseAll(_lock);
         }
         // Registered after queueing: a token that is already cancelled removes the request again at once.
@@ -167,6 +170,30 @@ public sealed class GenerationScheduler : IDisposable
         ThreadPool.UnsafeQueueUserWorkItem(p => Finish(p, p.CancelReason), pending, preferLocal: false);
     }
 
+    /// <summary>Remembers the highest number of requests in the system over the last second. Caller holds _lock.</summary>
+    private void NoteLoad()
+    {
+        var now = Stopwatch.GetTimestamp();
+        var inSystem = _queue.Count + _running;
+        if (inSystem >= _recentPeak || Stopwatch.GetElapsedTime(_recentPeakAt, now) > TimeSpan.FromSeconds(1))
+        {
+            _recentPeak = inSystem;
+            _recentPeakAt = now;
+        }
+    }
+
+    /// <summary>
+    /// How many requests a worker should try to batch: recent load spread over the workers. Under steady load the
+    /// clients of a finished batch come back within milliseconds, so waiting briefly for them keeps batches full;
+    /// a lone client (recent load 1) never waits. Caller holds _lock.
+    /// </summary>
+    private int BatchTarget()
+    {
+        var recent = Stopwatch.GetElapsedTime(_recentPeakAt) <= TimeSpan.FromSeconds(1) ? _recentPeak : 1;
+        var share = (recent + _workers.Length - 1) / _workers.Length;
+        return Math.Clamp(share, 1, _options.MaxBatchSize);
+    }
+
     private void CheckIdle()
     {
         if (_closed && _queue.Count == 0 && _running == 0) _idle.TrySetResult();
@@ -174,7 +201,6 @@ public sealed class GenerationScheduler : IDisposable
 
     private void WorkerLoop()
     {
-        var lastBatchSize = 1;
         while (true)
         {
             var batch = new List<Pending>();
@@ -189,9 +215,7 @@ public sealed class GenerationScheduler : IDisposable
                     Monitor.Wait(_lock);
                 }
 
-                // Clients of a batch that just finished usually come back together; waiting briefly for them keeps
-                // batches full. A worker whose last batch was a single request starts at once.
-                var target = Math.Min(lastBatchSize, _options.MaxBatchSize);
+                var target = BatchTarget();
                 var until = Stopwatch.GetTimestamp() + (long)(_options.BatchWindow.TotalSeconds * Stopwatch.Frequency);
                 while (batch.Count < target)
                 {
@@ -219,7 +243,6 @@ public sealed class GenerationScheduler : IDisposable
                     Monitor.PulseAll(_lock);
                 }
             }
-            lastBatchSize = batch.Count;
         }
     }
 

@@ -22,8 +22,11 @@ public sealed class LlmModel : IDisposable
     public EngineOptions Options { get; }
     public int ContextLength { get; }
     public IReadOnlyList<int> EosTokenIds { get; }
-    internal Model Model { get; }
-    internal Tokenizer Tokenizer { get; }
+    /// <summary>The underlying GenAI model, for custom loops (the benchmark's raw baseline uses it). Owned by this object.</summary>
+    public Model Model { get; }
+
+    /// <summary>The underlying GenAI tokenizer. Owned by this object.</summary>
+    public Tokenizer Tokenizer { get; }
 
     /// <summary>Loads a model folder; failures become <see cref="ModelLoadException"/> with a message that says what is missing.</summary>
     public static LlmModel Load(EngineOptions options)

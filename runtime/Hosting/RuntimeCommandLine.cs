@@ -20,7 +20,7 @@ public static class RuntimeCommandLine
         var urls = new Option<string>("--urls") { Description = "Listen addresses, e.g. http://127.0.0.1:8080 (ASP.NET Core's setting).", HelpName = "urls" };
         var keys = new Option<string>("--api-keys-file") { Description = "File with one API key per line.", HelpName = "file" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Serve without API keys (required when no key file is given)." };
-        var maxConcurrent = new Option<int?>("--max-concurrent") { Description = "Requests generating at once (default 4).", HelpName = "n" };
+        var maxConcurrent = new Option<int?>("--max-concurrent") { Description = "Requests generating at once (default 8).", HelpName = "n" };
         var maxQueue = new Option<int?>("--max-queue") { Description = "Requests waiting before 429 (default 64).", HelpName = "n" };
         var provider = new Option<string>("--provider") { Description = "Execution provider: cpu (default) or cuda.", HelpName = "cpu|cuda" };
 

@@ -23,7 +23,7 @@ public sealed class RuntimeOptions
     /// <summary>Execution provider: cpu or cuda. --provider</summary>
     public string Provider { get; set; } = "cpu";
 
-    /// <summary>ONNX Runtime intra-op threads; 0 keeps ONNX Runtime's default (one per core).</summary>
+    /// <summary>ONNX Runtime intra-op threads; 0 = automatic (CPU: cores divided among the generator workers; CUDA: ONNX Runtime's default).</summary>
     public int IntraOpThreads { get; set; }
 
     /// <summary>File with one API key per line (a mounted Kubernetes Secret). --api-keys-file</summary>
@@ -33,16 +33,16 @@ public sealed class RuntimeOptions
     public bool NoAuth { get; set; }
 
     /// <summary>Requests generating at once. --max-concurrent</summary>
-    public int MaxConcurrent { get; set; } = 4;
+    public int MaxConcurrent { get; set; } = 8;
 
     /// <summary>Requests waiting beyond <see cref="MaxConcurrent"/> before 429. --max-queue</summary>
     public int MaxQueue { get; set; } = 64;
 
-    /// <summary>Requests decoded together in one generator step.</summary>
+    /// <summary>Requests decoded together in one generator step; MaxConcurrent / MaxBatchSize generator workers run in parallel.</summary>
     public int MaxBatchSize { get; set; } = 4;
 
-    /// <summary>How long a worker waits to fill a batch after a multi-request batch (milliseconds).</summary>
-    public int BatchWindowMs { get; set; } = 5;
+    /// <summary>Longest wait (ms) to fill a batch while recent load says more requests are coming.</summary>
+    public int BatchWindowMs { get; set; } = 10;
 
     /// <summary>Upper bound for max_tokens in a request.</summary>
     public int MaxTokensCap { get; set; } = 4096;
