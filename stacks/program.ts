@@ -3,33 +3,31 @@
  * and by the offline plan (plan/), so both see exactly the same resource graph.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { unsupportedClusters, type ClusterSpec } from "../components/clusters";
+import type { ClusterSpec } from "../components/clusters";
 import { Platform } from "../components/platform";
 import { loadSettings } from "./config/load";
 import { readStackConfig, secretValue } from "./config/pulumi-config";
 import type { ClusterSettings, Settings } from "./config/schema";
 
-/** Raised when config is valid but names clusters this version cannot build yet. */
-export class UnsupportedClusterError extends Error {
-  constructor(readonly clusters: string[]) {
-    super(`Clusters not yet supported by this version: ${clusters.join(", ")}. Supported substrates: local, onprem.`);
-    this.name = "UnsupportedClusterError";
-  }
-}
-
-function clusterSpec(c: ClusterSettings): ClusterSpec {
+function clusterSpec(c: ClusterSettings, settings: Settings): ClusterSpec {
   // Secrets are resolved here, by name, so that components only ever see secret outputs.
   if (c.substrate === "onprem") return { ...c, kubeconfig: secretValue(c.kubeconfigSecret) };
+  const tags = { "llm-platform/environment": settings.environment, "llm-platform/managed-by": "pulumi" };
+  if (c.substrate === "eks") {
+    // cert-manager gets a DNS identity only where the stack solves ACME challenges over DNS.
+    const issuer = settings.tls.issuer;
+    const dnsZone = issuer.kind === "acme" && issuer.solver === "dns01" ? settings.domain : undefined;
+    return { ...c, dnsZone, tags };
+  }
+  if (c.substrate === "aks") return { ...c, tags };
   return c;
 }
 
 export function composePlatform(settings: Settings): Platform {
-  const unsupported = unsupportedClusters(settings.clusters);
-  if (unsupported.length > 0) throw new UnsupportedClusterError(unsupported);
   return new Platform("llm", {
     environment: settings.environment,
     domain: settings.domain,
-    clusters: settings.clusters.map(clusterSpec),
+    clusters: settings.clusters.map((c) => clusterSpec(c, settings)),
     models: settings.models,
     runtime: { image: settings.runtime.image, apiKeys: secretValue(settings.runtime.apiKeysSecret) },
   });

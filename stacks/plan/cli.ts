@@ -5,7 +5,6 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/issues";
-import { UnsupportedClusterError } from "../program";
 import { renderText, toDocument } from "./render";
 import { runPlan } from "./run";
 import { readStackConfigFile } from "./stack-file";
@@ -36,7 +35,7 @@ cli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     // Config problems are the user's to fix: the message alone, no stack trace.
-    if (e instanceof ConfigError || e instanceof UnsupportedClusterError) fail(e.message, 1);
+    if (e instanceof ConfigError) fail(e.message, 1);
     if (e instanceof Error && e.message.startsWith("No stack file")) fail(e.message, 1);
     fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1);
   },
