@@ -14,9 +14,11 @@ function clusterSpec(c: ClusterSettings, settings: Settings): ClusterSpec {
   if (c.substrate === "onprem") return { ...c, kubeconfig: secretValue(c.kubeconfigSecret) };
   const tags = { "llm-platform/environment": settings.environment, "llm-platform/managed-by": "pulumi" };
   if (c.substrate === "eks") {
-    // cert-manager gets a DNS identity only where the stack solves ACME challenges over DNS.
+    // cert-manager gets a Route 53 identity only where the stack solves ACME challenges there.
     const issuer = settings.tls.issuer;
-    const dnsZone = issuer.kind === "acme" && issuer.solver === "dns01" ? settings.domain : undefined;
+    const route53 =
+      issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01?.provider === "route53" ? issuer.dns01 : undefined;
+    const dnsZone = route53 ? { name: settings.domain, id: route53.hostedZoneId } : undefined;
     return { ...c, dnsZone, tags };
   }
   if (c.substrate === "aks") return { ...c, tags };
@@ -24,12 +26,18 @@ function clusterSpec(c: ClusterSettings, settings: Settings): ClusterSpec {
 }
 
 export function composePlatform(settings: Settings): Platform {
+  const grafanaKey = settings.observability.grafanaAdminPasswordSecret;
+  // validateSecretReferences requires it; this guards callers that skipped validation.
+  if (grafanaKey === undefined) throw new Error("observability.grafanaAdminPasswordSecret is required");
   return new Platform("llm", {
     environment: settings.environment,
     domain: settings.domain,
     clusters: settings.clusters.map((c) => clusterSpec(c, settings)),
     models: settings.models,
     runtime: { image: settings.runtime.image, apiKeys: secretValue(settings.runtime.apiKeysSecret) },
+    tls: settings.tls,
+    observability: settings.observability,
+    grafanaAdminPassword: secretValue(grafanaKey),
   });
 }
 
@@ -41,5 +49,6 @@ export function main(): Record<string, unknown> {
     environment: settings.environment,
     clusters: platform.clusters.map((c) => c.name),
     endpoints: settings.models.map((m) => `https://${m.name}.${settings.domain}/v1`),
+    grafana: `https://grafana.${settings.domain}`,
   };
 }

@@ -1,15 +1,15 @@
 /**
  * Offline plan: `npm run --silent plan -- <stack> [--json]`. Runs the program under Pulumi's mocks with the
- * stack's config file: no CLI, no cloud, no cluster. Exit codes: 0 plan made and every policy passed,
+ * stack's config file (`stacks/Pulumi.<stack>.yaml`, or `--config-file`): no CLI, no cloud, no cluster. Exit codes: 0 plan made and every policy passed,
  * 1 invalid config or the program failed, 2 a policy failed, 64 bad usage.
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/issues";
 import { renderText, toDocument } from "./render";
 import { runPlan } from "./run";
-import { readStackConfigFile } from "./stack-file";
+import { readStackConfigFile, readStackConfigFrom, StackFileError } from "./stack-file";
 
-const USAGE = "usage: npm run --silent plan -- <stack> [--json]";
+const USAGE = "usage: npm run --silent plan -- <stack> [--json] [--config-file <Pulumi.<stack>.yaml>]";
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -19,14 +19,23 @@ function fail(message: string, code: number): never {
 async function cli(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean", default: false },
+        // Plan a stack file from elsewhere (a crafted variant, another branch's copy) under this repo's program.
+        "config-file": { type: "string" },
+      },
+    });
   } catch (e) {
     return fail(`${(e as Error).message}\n${USAGE}`, 64);
   }
   const [stack, ...extra] = parsed.positionals;
   if (!stack || extra.length > 0) return fail(USAGE, 64);
 
-  const plan = await runPlan(readStackConfigFile(stack));
+  const configFile = parsed.values["config-file"];
+  const plan = await runPlan(configFile ? readStackConfigFrom(stack, configFile) : readStackConfigFile(stack));
   process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
   return plan.policies.every((p) => p.passed) ? 0 : 2;
 }
@@ -35,8 +44,7 @@ cli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     // Config problems are the user's to fix: the message alone, no stack trace.
-    if (e instanceof ConfigError) fail(e.message, 1);
-    if (e instanceof Error && e.message.startsWith("No stack file")) fail(e.message, 1);
+    if (e instanceof ConfigError || e instanceof StackFileError) fail(e.message, 1);
     fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1);
   },
 );

@@ -1,6 +1,7 @@
 /** The policy suite: the plan and the tests run exactly this list. */
 import { nonRootContainers, secretsAreSecret, tlsOutsideLocal, workloadResources } from "./rules";
 import { CLOUD_POLICIES } from "./rules-cloud";
+import { KUBERNETES_POLICIES } from "./rules-kubernetes";
 import type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
 
 export type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
@@ -11,6 +12,7 @@ export const POLICIES: readonly Policy[] = [
   secretsAreSecret,
   tlsOutsideLocal,
   ...CLOUD_POLICIES,
+  ...KUBERNETES_POLICIES,
 ];
 
 export function runPolicy(policy: Policy, resources: readonly PlannedResource[], ctx: PolicyContext): PolicyResult {

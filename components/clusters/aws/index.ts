@@ -31,8 +31,8 @@ export interface EksClusterArgs {
   loadBalancer: { annotations: Record<string, string>; scheme: "internet-facing" | "internal" };
   artifacts: { role: "primary" | "replica"; modelBucket: string; repository: string };
   dr?: { region: string; modelBucket: string };
-  /** Route53 zone cert-manager may answer DNS-01 challenges in; unset grants cert-manager nothing. */
-  dnsZone?: string;
+  /** Route 53 zone cert-manager may answer DNS-01 challenges in (looked up by name without an id); unset grants cert-manager nothing. */
+  dnsZone?: { name: string; id?: string };
   /** Tags on every AWS resource, next to the cluster's own. */
   tags?: Record<string, string>;
 }
@@ -182,7 +182,9 @@ export class EksCluster extends pulumi.ComponentResource {
     let certManager: ReturnType<typeof podIdentity> | undefined;
     let zoneId: pulumi.Output<string> | undefined;
     if (args.dnsZone) {
-      zoneId = aws.route53.getZoneOutput({ name: args.dnsZone, privateZone: false }, child).zoneId;
+      zoneId = args.dnsZone.id
+        ? pulumi.output(args.dnsZone.id)
+        : aws.route53.getZoneOutput({ name: args.dnsZone.name, privateZone: false }, child).zoneId;
       certManager = podIdentity(
         `${name}-cert-manager`,
         {
