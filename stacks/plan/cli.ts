@@ -5,7 +5,6 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/issues";
-import { UnsupportedClusterError } from "../program";
 import { renderText, toDocument } from "./render";
 import { runPlan } from "./run";
 import { readStackConfigFile, readStackConfigFrom, StackFileError } from "./stack-file";
@@ -45,7 +44,7 @@ cli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     // Config problems are the user's to fix: the message alone, no stack trace.
-    if (e instanceof ConfigError || e instanceof UnsupportedClusterError || e instanceof StackFileError) fail(e.message, 1);
+    if (e instanceof ConfigError || e instanceof StackFileError) fail(e.message, 1);
     fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1);
   },
 );
