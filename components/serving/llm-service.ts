@@ -37,6 +37,8 @@ export interface LlmServiceArgs {
   /** Seconds in-flight requests get to finish after SIGTERM (the runtime's drain grace period). */
   drainSeconds?: number;
   priorityClassName?: string;
+  /** Service account the pods run under, and labels its cloud identity needs on the pods (workload identity). */
+  serviceAccount?: { name: pulumi.Input<string>; podLabels: Record<string, string> };
   /** Publish the model at `https://<hostname>` through the gateway's HTTPS listener. */
   route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
@@ -105,10 +107,12 @@ export class LlmService extends pulumi.ComponentResource {
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             metadata: {
-              labels: this.labels,
+              labels: { ...args.serviceAccount?.podLabels, ...this.labels },
               annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(RUNTIME_PORT) },
             },
             spec: {
+              serviceAccountName: args.serviceAccount?.name,
+              // No Kubernetes API token: the runtime never calls the API (cloud identity webhooks project their own).
               automountServiceAccountToken: false,
               securityContext: restrictedPodSecurityContext,
               terminationGracePeriodSeconds: drain + 15,

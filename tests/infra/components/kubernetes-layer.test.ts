@@ -195,3 +195,37 @@ test("every custom object waits (directly or through another) for the chart that
     "cert-manager starts after the Gateway API CRDs exist",
   );
 });
+
+test("serving pods run under the service account the cluster bound the model-store identity to", async () => {
+  const identity = {
+    namespace: "llm-serving",
+    serviceAccount: "llm-runtime",
+    serviceAccountAnnotations: { "azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001" },
+    podLabels: { "azure.workload.identity/use": "true" },
+  };
+  const resources = await layer(() => gpuCluster({ identities: { serving: identity } }));
+  const sa = find(resources, "kubernetes:core/v1:ServiceAccount", "c1-runtime-sa");
+  assert.deepEqual(get(sa.inputs, "metadata", "annotations"), identity.serviceAccountAnnotations);
+  assert.equal(get(sa.inputs, "metadata", "namespace"), "llm-serving");
+  const template = get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template");
+  assert.equal(get(template, "spec", "serviceAccountName"), "llm-runtime");
+  assert.equal(get(template, "metadata", "labels", "azure.workload.identity/use"), "true");
+  assert.equal(get(template, "spec", "automountServiceAccountToken"), false);
+  assert.match(
+    validateLayer({
+      cluster: gpuCluster({ identities: { serving: { ...identity, namespace: "default" } } }),
+      models: [model],
+    }).join(),
+    /serving identity is bound in namespace 'default'/,
+  );
+});
+
+test("without a cloud identity the pods still get their own token-less service account", async () => {
+  const resources = await layer(() => gpuCluster());
+  const sa = find(resources, "kubernetes:core/v1:ServiceAccount", "c1-runtime-sa");
+  assert.equal(get(sa.inputs, "automountServiceAccountToken"), false);
+  assert.equal(
+    get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec", "serviceAccountName"),
+    "llm-runtime",
+  );
+});
