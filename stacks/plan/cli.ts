@@ -36,7 +36,9 @@ async function cli(argv: string[]): Promise<number> {
 
   const configFile = parsed.values["config-file"];
   const plan = await runPlan(configFile ? readStackConfigFrom(stack, configFile) : readStackConfigFile(stack));
-  process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
+  const text = parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`;
+  // Wait until the text is flushed: process.exit would cut a pipe (`| jq`) off after its first 64 KiB.
+  await new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
   return plan.policies.every((p) => p.passed) ? 0 : 2;
 }
 
