@@ -36,7 +36,9 @@ async function cli(argv: string[]): Promise<number> {
 
   const configFile = parsed.values["config-file"];
   const plan = await runPlan(configFile ? readStackConfigFrom(stack, configFile) : readStackConfigFile(stack));
-  process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
+  const text = parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`;
+  // Wait for the pipe to drain: process.exit() would otherwise cut a large plan short.
+  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
   return plan.policies.every((p) => p.passed) ? 0 : 2;
 }
 
