@@ -143,6 +143,16 @@ export class LlmService extends pulumi.ComponentResource {
                     String(model.maxQueue),
                     "--urls",
                     `http://0.0.0.0:${RUNTIME_PORT}`,
+                    // The image carries both execution providers' managed API; the GPU image's native libraries serve cuda.
+                    "--provider",
+                    onGpu ? "cuda" : "cpu",
+                  ],
+                  env: [
+                    // In-flight requests get this long after SIGTERM; the pod's grace period adds a margin on top.
+                    { name: "Runtime__DrainGraceSeconds", value: String(drain) },
+                    // Writable places under a read-only root filesystem.
+                    { name: "HOME", value: "/tmp" },
+                    ...(model.source.kind === "demo" ? [{ name: "Runtime__DemoCacheDir", value: MODEL_MOUNT }] : []),
                   ],
                   ports: [{ name: "http", containerPort: RUNTIME_PORT }],
                   resources: {

@@ -445,6 +445,25 @@ export function validateTrafficRules(settings: Pick<Settings, "tls" | "models">)
   return issues;
 }
 
+/**
+ * A model placed on a `local` cluster (CPU only) must ask for no GPU: its pods would otherwise wait forever
+ * for a GPU node. Placement is `models[i].clusters`, or every cluster when unset.
+ */
+export function validateGpuPlacement(settings: Pick<Settings, "clusters" | "models">): ConfigIssue[] {
+  const cpuOnly = settings.clusters.filter((c) => c.substrate === "local").map((c) => c.name);
+  const issues: ConfigIssue[] = [];
+  settings.models.forEach((m, i) => {
+    const on = cpuOnly.filter((c) => m.clusters === undefined || m.clusters.includes(c));
+    if (m.gpus > 0 && on.length > 0)
+      issues.push({
+        path: ["models", i, "gpus"],
+        message: `must be 0 on CPU-only cluster${on.length === 1 ? "" : "s"} ${on.join(", ")} (substrate local has no GPUs)`,
+        value: m.gpus,
+      });
+  });
+  return issues;
+}
+
 /** Every cross-field rule, in the order their messages are reported. */
 export function validateSettings(settings: Settings, configKeys: ReadonlyMap<string, boolean>): ConfigIssue[] {
   return [
@@ -453,6 +472,7 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateModelPlacement(settings),
     ...validateEnvironmentRules(settings),
     ...validateTrafficRules(settings),
+    ...validateGpuPlacement(settings),
     ...validateSecretReferences(settings, configKeys),
     ...validateCloudRegions(settings),
     ...validateGpuMachineTypes(settings),

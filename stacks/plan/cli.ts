@@ -11,9 +11,15 @@ import { readStackConfigFile, readStackConfigFrom, StackFileError } from "./stac
 
 const USAGE = "usage: npm run --silent plan -- <stack> [--json] [--config-file <Pulumi.<stack>.yaml>]";
 
-function fail(message: string, code: number): never {
+/** Exits once stdout and stderr are flushed: on a pipe they are asynchronous, and a bare exit cuts a large plan short. */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+function fail(message: string, code: number): number {
   process.stderr.write(`${message}\n`);
-  process.exit(code);
+  return code;
 }
 
 async function cli(argv: string[]): Promise<number> {
@@ -36,17 +42,12 @@ async function cli(argv: string[]): Promise<number> {
 
   const configFile = parsed.values["config-file"];
   const plan = await runPlan(configFile ? readStackConfigFrom(stack, configFile) : readStackConfigFile(stack));
-  const text = parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`;
-  // Wait for the pipe to drain: process.exit() would otherwise cut a large plan short.
-  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+  process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
   return plan.policies.every((p) => p.passed) ? 0 : 2;
 }
 
-cli(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    // Config problems are the user's to fix: the message alone, no stack trace.
-    if (e instanceof ConfigError || e instanceof StackFileError) fail(e.message, 1);
-    fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1);
-  },
-);
+cli(process.argv.slice(2)).then(exitWhenFlushed, (e: unknown) => {
+  // Config problems are the user's to fix: the message alone, no stack trace.
+  if (e instanceof ConfigError || e instanceof StackFileError) exitWhenFlushed(fail(e.message, 1));
+  else exitWhenFlushed(fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1));
+});

@@ -162,3 +162,26 @@ test("rejects scale to zero without a scaler and a route", () => {
     /model.replicas.min \(3\) must be <= model.replicas.max \(2\)/,
   );
 });
+
+test("matches the runtime's provider to the node and its drain to the pod's grace period", async () => {
+  const gpu = get(find((await deploy()).resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec");
+  const runtime = (get(gpu, "containers") as unknown[])[0];
+  const args = get(runtime, "args") as string[];
+  assert.equal(args[args.indexOf("--provider") + 1], "cuda");
+  const drain = (get(runtime, "env") as { name: string; value: string }[]).find((e) => e.name === "Runtime__DrainGraceSeconds");
+  assert.ok(drain, "drain grace period is set");
+  assert.ok(Number(get(gpu, "terminationGracePeriodSeconds")) > Number(drain.value), "grace period outlasts the drain");
+
+  const cpu = get(
+    find(
+      (await deploy({ gpus: 0 }, { gpu: { ...gpuCluster().gpu, enabled: false } })).resources,
+      "kubernetes:apps/v1:Deployment",
+      "c1-m1",
+    ).inputs,
+    "spec",
+    "template",
+    "spec",
+  );
+  const cpuArgs = get((get(cpu, "containers") as unknown[])[0], "args") as string[];
+  assert.equal(cpuArgs[cpuArgs.indexOf("--provider") + 1], "cpu");
+});
