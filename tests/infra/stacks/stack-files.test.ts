@@ -31,7 +31,11 @@ describe("offline plan of every stack", { concurrency: 2 }, () => {
       const plan = await planJson(stack);
       const failed = plan.policies.filter((p) => !p.passed);
       assert.deepEqual(failed, [], `policies failed on ${stack}`);
-      for (const c of clusters) assert.ok(plan.resources.some((r) => r.name === `${c.name}-k8s`), `provider for ${c.name}`);
+      for (const c of clusters)
+        assert.ok(
+          plan.resources.some((r) => r.name === `${c.name}-k8s`),
+          `provider for ${c.name}`,
+        );
     });
   }
 });
