@@ -37,7 +37,12 @@ export interface Captured<T> {
 export async function capture<T>(program: () => T | Promise<T>, opts: CaptureOptions = {}): Promise<Captured<T>> {
   pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
   const recorded: RecordedResource[] = [];
-  await pulumi.runtime.setMocks(createMocks((r) => recorded.push(r)), opts.project ?? "llm-platform", opts.stack ?? "test", true);
+  await pulumi.runtime.setMocks(
+    createMocks((r) => recorded.push(r)),
+    opts.project ?? "llm-platform",
+    opts.stack ?? "test",
+    true,
+  );
 
   const identity = new WeakMap<pulumi.Resource, string>();
   const parents = new Map<string, string | null>();

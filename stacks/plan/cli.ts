@@ -1,16 +1,31 @@
 /**
- * Offline plan: `npm run --silent plan -- <stack> [--json]`. Runs the program under Pulumi's mocks with the
- * stack's config file: no CLI, no cloud, no cluster. Exit codes: 0 plan made and every policy passed,
- * 1 invalid config or the program failed, 2 a policy failed, 64 bad usage.
+ * Offline plan: `npm run --silent plan -- <stack> [--json] [--diff <earlier-plan.json>]`. Runs the program
+ * under Pulumi's mocks with the stack's config file: no CLI, no cloud, no cluster. With `--diff`, prints what
+ * changed against an earlier `--json` plan instead of the full plan, ending with a one-line summary. Exit
+ * codes: 0 plan (or diff) made and every policy passed, 1 invalid config, unreadable earlier plan or the
+ * program failed, 2 a policy failed (the plan or diff is still printed), 64 bad usage.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/issues";
 import { UnsupportedClusterError } from "../program";
+import { diffPlans, parsePlanDocument, PlanDocumentError, renderDiffText, summaryLine } from "./diff";
 import { renderText, toDocument } from "./render";
 import { runPlan } from "./run";
 import { readStackConfigFile } from "./stack-file";
 
-const USAGE = "usage: npm run --silent plan -- <stack> [--json]";
+const USAGE = "usage: npm run --silent plan -- <stack> [--json] [--diff <earlier-plan.json>]";
+
+/** Reads the earlier plan before the program runs, so a bad path fails fast. */
+function readEarlierPlan(file: string) {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new PlanDocumentError(`--diff: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parsePlanDocument(text, file);
+}
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -20,15 +35,26 @@ function fail(message: string, code: number): never {
 async function cli(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: "boolean", default: false }, diff: { type: "string" } },
+    });
   } catch (e) {
     return fail(`${(e as Error).message}\n${USAGE}`, 64);
   }
   const [stack, ...extra] = parsed.positionals;
   if (!stack || extra.length > 0) return fail(USAGE, 64);
 
+  const earlier = parsed.values.diff === undefined ? undefined : readEarlierPlan(parsed.values.diff);
   const plan = await runPlan(readStackConfigFile(stack));
-  process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
+  if (earlier) {
+    const diff = diffPlans(earlier, toDocument(plan));
+    const out = parsed.values.json ? JSON.stringify({ ...diff, summary: summaryLine(diff) }, null, 2) : renderDiffText(diff);
+    process.stdout.write(`${out}\n`);
+  } else {
+    process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
+  }
   return plan.policies.every((p) => p.passed) ? 0 : 2;
 }
 
@@ -36,7 +62,7 @@ cli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     // Config problems are the user's to fix: the message alone, no stack trace.
-    if (e instanceof ConfigError || e instanceof UnsupportedClusterError) fail(e.message, 1);
+    if (e instanceof ConfigError || e instanceof UnsupportedClusterError || e instanceof PlanDocumentError) fail(e.message, 1);
     if (e instanceof Error && e.message.startsWith("No stack file")) fail(e.message, 1);
     fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1);
   },
