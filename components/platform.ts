@@ -2,11 +2,11 @@
  * Composition root: builds every cluster of the stack, then applies the same Kubernetes layer to each
  * through its `ClusterRecord`. Hybrid stacks (cloud + on-prem) are just several clusters.
  */
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createCluster, type ClusterRecord, type ClusterSpec } from "./clusters";
-import { podSecurityLabels } from "./security/pod-security";
-import { LlmService } from "./serving/llm-service";
+import { KubernetesLayer } from "./kubernetes-layer";
+import type { ObservabilitySettings } from "./observability/observability";
+import type { IssuerSettings } from "./security/tls";
 import type { ModelSource } from "./serving/model-source";
 
 export interface ModelSpec {
@@ -31,10 +31,11 @@ export interface PlatformArgs {
   clusters: ClusterSpec[];
   models: ModelSpec[];
   runtime: { image: string; apiKeys: pulumi.Input<string> };
+  tls: { issuer: IssuerSettings };
+  observability: ObservabilitySettings;
+  /** Grafana admin password; must be a secret. */
+  grafanaAdminPassword: pulumi.Input<string>;
 }
-
-/** Namespace that holds the inference workloads on every cluster. */
-export const SERVING_NAMESPACE = "llm-serving";
 
 export class Platform extends pulumi.ComponentResource {
   readonly clusters: ClusterRecord[];
@@ -43,26 +44,24 @@ export class Platform extends pulumi.ComponentResource {
     super("llm:platform:Platform", name, {}, opts);
     this.clusters = args.clusters.map((spec) => createCluster(spec, { parent: this }));
     for (const cluster of this.clusters) {
-      const models = args.models.filter((m) => m.clusters === undefined || m.clusters.includes(cluster.name));
-      const child = { parent: this, provider: cluster.provider };
-      const ns = new k8s.core.v1.Namespace(
-        `${cluster.name}-${SERVING_NAMESPACE}`,
-        { metadata: { name: SERVING_NAMESPACE, labels: podSecurityLabels("restricted") } },
-        child,
+      const models = args.models
+        .filter((m) => m.clusters === undefined || m.clusters.includes(cluster.name))
+        .map(({ sourceByCluster, clusters: _placement, ...m }) => ({ ...m, source: sourceByCluster[cluster.name] ?? m.source }));
+      new KubernetesLayer(
+        cluster.name,
+        {
+          cluster,
+          domain: args.domain,
+          // A laptop has one node: everything else runs controllers with a standby and disruption budgets.
+          highAvailability: args.environment !== "local",
+          issuer: args.tls.issuer,
+          observability: args.observability,
+          grafanaAdminPassword: args.grafanaAdminPassword,
+          models,
+          runtime: args.runtime,
+        },
+        { parent: this },
       );
-      for (const model of models) {
-        new LlmService(
-          `${cluster.name}-${model.name}`,
-          {
-            cluster,
-            namespace: ns.metadata.name,
-            model: { ...model, source: model.sourceByCluster[cluster.name] ?? model.source },
-            image: args.runtime.image,
-            apiKeys: args.runtime.apiKeys,
-          },
-          { parent: this },
-        );
-      }
     }
     this.registerOutputs({});
   }

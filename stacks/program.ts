@@ -26,12 +26,18 @@ function clusterSpec(c: ClusterSettings): ClusterSpec {
 export function composePlatform(settings: Settings): Platform {
   const unsupported = unsupportedClusters(settings.clusters);
   if (unsupported.length > 0) throw new UnsupportedClusterError(unsupported);
+  const grafanaKey = settings.observability.grafanaAdminPasswordSecret;
+  // validateSecretReferences requires it; this guards callers that skipped validation.
+  if (grafanaKey === undefined) throw new Error("observability.grafanaAdminPasswordSecret is required");
   return new Platform("llm", {
     environment: settings.environment,
     domain: settings.domain,
     clusters: settings.clusters.map(clusterSpec),
     models: settings.models,
     runtime: { image: settings.runtime.image, apiKeys: secretValue(settings.runtime.apiKeysSecret) },
+    tls: settings.tls,
+    observability: settings.observability,
+    grafanaAdminPassword: secretValue(grafanaKey),
   });
 }
 
@@ -43,5 +49,6 @@ export function main(): Record<string, unknown> {
     environment: settings.environment,
     clusters: platform.clusters.map((c) => c.name),
     endpoints: settings.models.map((m) => `https://${m.name}.${settings.domain}/v1`),
+    grafana: `https://grafana.${settings.domain}`,
   };
 }

@@ -1,16 +1,24 @@
 /**
  * LlmService: one model served by the runtime image on one cluster. Owns the Deployment, its Service, the
- * API-key Secret mounted as the runtime's key file and, where replicas allow, a PodDisruptionBudget.
+ * API-key Secret mounted as the runtime's key file, a PodDisruptionBudget where replicas allow, and, when
+ * given, the KEDA ScaledObject on queue depth, the HTTPS route with least-request balancing, and the
+ * network policy that lets the model fetch reach the object store.
+ *
+ * Replicas: when a scaler is attached the Deployment leaves `spec.replicas` unset, so the server-side-apply
+ * field manager of this program never owns it and never fights KEDA's HPA; without one it pins max(min, 1).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { queueScaledObject } from "../autoscaling/keda";
 import type { ClusterRecord } from "../clusters/record";
+import { modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
+import { httpsRoute, leastRequestPolicy, type ListenerRef } from "../traffic/routes";
 import { modelArgs, modelFetchContainer, modelVolume, MODEL_MOUNT, type ModelSource } from "./model-source";
 
 export interface LlmServiceArgs {
   cluster: ClusterRecord;
-  namespace: pulumi.Input<string>;
+  namespace: string;
   model: {
     name: string;
     source: ModelSource;
@@ -20,18 +28,42 @@ export interface LlmServiceArgs {
     maxConcurrent: number;
     maxQueue: number;
     cacheSize: string;
+    /** Waiting requests per replica before the scaler adds one. */
+    targetQueueDepth?: number;
   };
   image: string;
   /** API keys, one per line; must be a secret. */
   apiKeys: pulumi.Input<string>;
   /** Seconds in-flight requests get to finish after SIGTERM (the runtime's drain grace period). */
   drainSeconds?: number;
+  priorityClassName?: string;
+  /** Publish the model at `https://<hostname>` through the gateway's HTTPS listener. */
+  route?: { listener: ListenerRef; hostname: string; requestTimeout?: string };
+  /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
+  autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
+}
+
+/** Longest request (a long streamed generation) the gateway lets through. */
+export const DEFAULT_REQUEST_TIMEOUT = "600s";
+
+export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" | "autoscaling" | "drainSeconds">): string[] {
+  const out: string[] = [];
+  const { replicas } = args.model;
+  if (replicas.min > replicas.max)
+    out.push(`model.replicas.min (${replicas.min}) must be <= model.replicas.max (${replicas.max})`);
+  if (replicas.min === 0 && args.autoscaling === undefined)
+    out.push("model.replicas.min 0 needs autoscaling: without a scaler nothing brings the model back");
+  if (replicas.min === 0 && args.route === undefined)
+    out.push("model.replicas.min 0 needs route: the gateway's request metrics are what wakes a model at zero");
+  if (args.drainSeconds !== undefined && args.drainSeconds < 1) out.push(`drainSeconds must be >= 1, got ${args.drainSeconds}`);
+  return out;
 }
 
 /** Port the runtime listens on inside the pod. */
 export const RUNTIME_PORT = 8080;
 const KEYS_DIR = "/etc/llm-runtime";
 const DEFAULT_DRAIN_SECONDS = 60;
+const DEFAULT_TARGET_QUEUE_DEPTH = 4;
 
 export class LlmService extends pulumi.ComponentResource {
   readonly deployment: k8s.apps.v1.Deployment;
@@ -40,6 +72,8 @@ export class LlmService extends pulumi.ComponentResource {
 
   constructor(name: string, args: LlmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:serving:LlmService", name, {}, opts);
+    const problems = validateLlmService(args);
+    if (problems.length > 0) throw new Error(`LlmService ${name}: ${problems.join("; ")}`);
     const { cluster, model } = args;
     const child = { parent: this, provider: cluster.provider, dependsOn: cluster.ready };
     const drain = args.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
@@ -62,9 +96,10 @@ export class LlmService extends pulumi.ComponentResource {
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
-        metadata: { namespace: args.namespace, labels: this.labels },
+        // Named after the model: KEDA, dashboards and operators address it by that name.
+        metadata: { name: model.name, namespace: args.namespace, labels: this.labels },
         spec: {
-          replicas: Math.max(model.replicas.min, 1),
+          replicas: args.autoscaling ? undefined : Math.max(model.replicas.min, 1),
           selector: { matchLabels: this.labels },
           // Never drop below the serving count during a rollout: a new pod needs minutes to load a model.
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
@@ -77,6 +112,18 @@ export class LlmService extends pulumi.ComponentResource {
               automountServiceAccountToken: false,
               securityContext: restrictedPodSecurityContext,
               terminationGracePeriodSeconds: drain + 15,
+              priorityClassName: args.priorityClassName,
+              // Spread replicas over nodes so one node drain or failure takes at most one.
+              affinity: {
+                podAntiAffinity: {
+                  preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                      weight: 100,
+                      podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: this.labels } },
+                    },
+                  ],
+                },
+              },
               nodeSelector: onGpu ? cluster.gpu.nodeSelector : undefined,
               tolerations: onGpu ? cluster.gpu.tolerations : undefined,
               initContainers: modelFetchContainer(model.source, "model"),
@@ -129,7 +176,7 @@ export class LlmService extends pulumi.ComponentResource {
     this.service = new k8s.core.v1.Service(
       name,
       {
-        metadata: { namespace: args.namespace, labels: this.labels },
+        metadata: { name: model.name, namespace: args.namespace, labels: this.labels },
         spec: { type: "ClusterIP", selector: this.labels, ports: [{ name: "http", port: RUNTIME_PORT, targetPort: "http" }] },
       },
       child,
@@ -145,6 +192,43 @@ export class LlmService extends pulumi.ComponentResource {
         child,
       );
     }
+
+    if (model.source.kind !== "demo" && model.source.kind !== "pvc")
+      modelStoreEgress(`${name}-model-store`, { namespace: args.namespace, podLabels: this.labels }, child);
+
+    if (args.route) {
+      httpsRoute(
+        `${name}-route`,
+        {
+          routeName: model.name,
+          namespace: args.namespace,
+          hostname: args.route.hostname,
+          listener: args.route.listener,
+          backend: { service: this.service.metadata.name, port: RUNTIME_PORT },
+          requestTimeout: args.route.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+          labels: this.labels,
+        },
+        child,
+      );
+      leastRequestPolicy(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, child);
+    }
+
+    if (args.autoscaling)
+      queueScaledObject(
+        `${name}-scaler`,
+        {
+          scaledObjectName: model.name,
+          namespace: args.namespace,
+          deploymentName: this.deployment.metadata.name,
+          model: model.name,
+          replicas: model.replicas,
+          targetQueueDepth: model.targetQueueDepth ?? DEFAULT_TARGET_QUEUE_DEPTH,
+          maxConcurrent: model.maxConcurrent,
+          prometheusUrl: args.autoscaling.prometheusUrl,
+          route: args.route ? { namespace: args.namespace, name: model.name } : undefined,
+        },
+        { ...child, dependsOn: [...cluster.ready, this.deployment, ...(args.autoscaling.dependsOn ?? [])] },
+      );
     this.registerOutputs({ service: this.service.metadata.name });
   }
 }

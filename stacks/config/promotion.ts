@@ -8,6 +8,7 @@
  * Chart versions and the policy suite are not settings: they are pinned in code, once, so every environment
  * gets the same ones by construction and there is nothing here to drift.
  */
+import { diffInputs, type InputChange } from "../plan/diff";
 import { loadSettings, type RawConfig } from "./load";
 import { SETTINGS_KEYS, type Settings } from "./schema";
 
@@ -41,7 +42,14 @@ export const MUST_MATCH: readonly PromotionRule[] = [
     why: "certificates must be issued the same way everywhere, so dev and staging exercise prod's TLS path",
   },
   { path: "domain", scope: "twins", why: "failing over moves prod's host names to the DR region: they must be the same names" },
-  { path: "tls.issuer", scope: "twins", why: "dr issues certificates for prod's names, the same way prod does" },
+  {
+    path: "tls.issuer",
+    scope: "twins",
+    // The DNS-01 provider's API region is regional on purpose: dr must not call into prod's region.
+    except: ["dns01"],
+    why: "dr issues certificates for prod's names, the same way prod does",
+  },
+  { path: "tls.issuer.dns01.provider", scope: "twins", why: "the same DNS service answers the challenges for the same names" },
   {
     path: "models",
     scope: "twins",
@@ -55,7 +63,10 @@ export const MUST_MATCH: readonly PromotionRule[] = [
 export const MAY_DIFFER: readonly { path: string; why: string }[] = [
   { path: "environment", why: "names the environment" },
   { path: "domain", why: "each environment has its own host names (dr shares prod's: see MUST_MATCH)" },
-  { path: "tls.issuer", why: "ACME server, account e-mail and solver per environment (dev uses Let's Encrypt staging)" },
+  {
+    path: "tls.issuer",
+    why: "ACME server, account e-mail, solver and DNS-01 provider per environment (dev uses Let's Encrypt staging)",
+  },
   { path: "clusters", why: "substrate, region, Kubernetes version rollout, network ranges and node pool sizes" },
   {
     path: "models",
@@ -71,6 +82,8 @@ export interface PromotionIssue {
   reference: ChainStack;
   value: unknown;
   expected: unknown;
+  /** Where inside the rule's value the two differ, e.g. `runtime.image`. */
+  differences: InputChange[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -123,21 +136,27 @@ export function checkPromotion(
     for (const stack of present) {
       if (stack === reference) continue;
       const value = pick(stack);
-      if (canonical(value) !== canonical(expected)) issues.push({ rule, stack, reference, value, expected });
+      if (canonical(value) !== canonical(expected))
+        issues.push({ rule, stack, reference, value, expected, differences: diffInputs(expected, value, rule.path) });
     }
   }
   return issues;
 }
 
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? "undefined";
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value) ?? String(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
+/** One line per rule and stack: each differing path with both values, then the rule and why it exists. */
 export function formatPromotionIssue(i: PromotionIssue): string {
   const scope = SCOPE_STACKS[i.rule.scope].join(", ");
   const except = i.rule.except ? ` (apart from ${i.rule.except.join(", ")})` : "";
-  return `${i.rule.path}${except}: stack ${i.stack} has ${show(i.value)} but ${i.reference} has ${show(i.expected)}; it must be identical across ${scope}: ${i.rule.why}`;
+  const diffs = i.differences
+    .map((d) => `${d.path}: stack ${i.stack} has ${show(d.after)} but ${i.reference} has ${show(d.before)}`)
+    .join("; ");
+  return `${diffs}; ${i.rule.path}${except} must be identical across ${scope}: ${i.rule.why}`;
 }
 
 /** Top-level settings keys that no rule classifies: a new key needs a decision here before it can drift. */

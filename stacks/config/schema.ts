@@ -191,6 +191,28 @@ const modelSchema = z.strictObject({
 });
 export type ModelSettings = z.infer<typeof modelSchema>;
 
+/**
+ * DNS-01 providers. cert-manager authenticates with the workload identity of its service account (IRSA on
+ * EKS, workload identity on AKS), so no credentials live in config.
+ */
+const dns01Provider = z.discriminatedUnion("provider", [
+  z.strictObject({
+    provider: z.literal("route53"),
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, { error: "must be an AWS region such as us-east-1" }),
+    hostedZoneId: z
+      .string()
+      .regex(/^Z[A-Z0-9]{1,31}$/, { error: "must be a Route 53 hosted zone id such as Z0123456789ABC" })
+      .optional(),
+  }),
+  z.strictObject({
+    provider: z.literal("azureDns"),
+    subscriptionId: z.uuid({ error: "must be an Azure subscription id (a UUID)" }),
+    resourceGroupName: z.string().min(1),
+    hostedZoneName: hostname,
+    managedIdentityClientId: z.uuid({ error: "must be the client id (a UUID) of cert-manager's managed identity" }),
+  }),
+]);
+
 const tlsSchema = z.strictObject({
   issuer: z.discriminatedUnion("kind", [
     z.strictObject({ kind: z.literal("selfsigned") }),
@@ -199,11 +221,15 @@ const tlsSchema = z.strictObject({
       email: z.email({ error: "must be an e-mail address for the ACME account" }),
       server: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
       solver: z.enum(["http01", "dns01"]).default("http01"),
+      /** DNS provider that answers DNS-01 challenges (required with solver dns01); credentials are ambient. */
+      dns01: dns01Provider.optional(),
     }),
     /** A private CA whose certificate and key are in a Kubernetes Secret (on-prem PKI). */
     z.strictObject({ kind: z.literal("ca"), secretName: dnsLabel }),
   ]),
 });
+
+export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/llm-platform/llm-platform/blob/main/docs/runbooks";
 
 const observabilitySchema = z.strictObject({
   retention: z
@@ -212,8 +238,12 @@ const observabilitySchema = z.strictObject({
     .default("15d"),
   storageSize: memoryQuantity.default("50Gi"),
   prometheusResources: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }).default({ cpu: "1", memory: "4Gi" }),
-  /** Config key whose secret value is the Grafana admin password; required outside `local`. */
+  /** Config key whose secret value is the Grafana admin password; required in every environment. */
   grafanaAdminPasswordSecret: secretKeyName.optional(),
+  /** Where alert `runbook_url` annotations point: the folder holding `<AlertName>.md` (docs/runbooks in this repo). */
+  runbookBaseUrl: z
+    .url({ protocol: /^https$/, error: "must be an https:// URL of the folder that holds the runbooks" })
+    .default(DEFAULT_RUNBOOK_BASE_URL),
   slo: z
     .strictObject({
       /** Time-to-first-token p95 target, seconds. */
@@ -243,6 +273,7 @@ export const settingsSchema = z.strictObject({
     storageSize: "50Gi",
     prometheusResources: { cpu: "1", memory: "4Gi" },
     slo: { ttftP95Seconds: 2, errorRatio: 0.01 },
+    runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
   }),
 });
 

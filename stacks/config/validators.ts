@@ -2,6 +2,7 @@
  * Cross-field rules over an already-typed settings object. Each is a plain exported function returning the
  * issues it finds, so each is tested on its own (tests/infra/stacks/config/validators.test.ts).
  */
+import { RESERVED_HOSTS } from "../../components/traffic/hosts";
 import type { ConfigIssue } from "./issues";
 import type { Environment, Settings } from "./schema";
 
@@ -157,15 +158,42 @@ export function validateSecretReferences(settings: Settings, configKeys: Readonl
       });
   };
   need(["runtime", "apiKeysSecret"], settings.runtime.apiKeysSecret);
+  // Required on local too: the alternative is a chart default password, which is never acceptable.
   const grafana = settings.observability.grafanaAdminPasswordSecret;
   if (grafana !== undefined) need(["observability", "grafanaAdminPasswordSecret"], grafana);
-  else if (settings.environment !== "local")
+  else
     issues.push({
       path: ["observability", "grafanaAdminPasswordSecret"],
       message: `is required in '${settings.environment}': name a secret config key holding the Grafana admin password`,
     });
   settings.clusters.forEach((c, i) => {
     if (c.substrate === "onprem") need(["clusters", i, "kubeconfigSecret"], c.kubeconfigSecret);
+  });
+  return issues;
+}
+
+/** TLS and host-name rules: DNS-01 needs a provider; model names must not take a reserved host name. */
+export function validateTrafficRules(settings: Pick<Settings, "tls" | "models">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const issuer = settings.tls.issuer;
+  if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01 === undefined)
+    issues.push({
+      path: ["tls", "issuer", "dns01"],
+      message: "is required when solver is 'dns01': name the DNS provider (route53 or azureDns) that answers the challenge",
+    });
+  if (issuer.kind === "acme" && issuer.solver === "http01" && issuer.dns01 !== undefined)
+    issues.push({
+      path: ["tls", "issuer", "dns01"],
+      message: "is only used with solver 'dns01' (solver is 'http01'): remove it or switch the solver",
+      value: issuer.dns01.provider,
+    });
+  settings.models.forEach((m, i) => {
+    if (RESERVED_HOSTS.includes(m.name))
+      issues.push({
+        path: ["models", i, "name"],
+        message: `is reserved: ${m.name}.<domain> is a platform host name (reserved: ${RESERVED_HOSTS.join(", ")})`,
+        value: m.name,
+      });
   });
   return issues;
 }
@@ -177,6 +205,7 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateUniqueNames(settings),
     ...validateModelPlacement(settings),
     ...validateEnvironmentRules(settings),
+    ...validateTrafficRules(settings),
     ...validateSecretReferences(settings, configKeys),
   ];
 }

@@ -1,9 +1,10 @@
 /**
- * Offline plan: `npm run --silent plan -- <stack> [--json] [--diff <earlier-plan.json>]`. Runs the program
- * under Pulumi's mocks with the stack's config file: no CLI, no cloud, no cluster. With `--diff`, prints what
- * changed against an earlier `--json` plan instead of the full plan, ending with a one-line summary. Exit
- * codes: 0 plan (or diff) made and every policy passed, 1 invalid config, unreadable earlier plan or the
- * program failed, 2 a policy failed (the plan or diff is still printed), 64 bad usage.
+ * Offline plan: `npm run --silent plan -- <stack> [--json] [--config-file <file>] [--diff <earlier-plan.json>]`.
+ * Runs the program under Pulumi's mocks with the stack's config file (`stacks/Pulumi.<stack>.yaml`, or
+ * `--config-file`): no CLI, no cloud, no cluster. With `--diff`, prints what changed against an earlier
+ * `--json` plan instead of the full plan, ending with a one-line summary. Exit codes: 0 plan (or diff) made
+ * and every policy passed, 1 invalid config, unreadable earlier plan or the program failed, 2 a policy failed
+ * (the plan or diff is still printed), 64 bad usage.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -12,9 +13,10 @@ import { UnsupportedClusterError } from "../program";
 import { diffPlans, parsePlanDocument, PlanDocumentError, renderDiffText, summaryLine } from "./diff";
 import { renderText, toDocument } from "./render";
 import { runPlan } from "./run";
-import { readStackConfigFile } from "./stack-file";
+import { readStackConfigFile, readStackConfigFrom, StackFileError } from "./stack-file";
 
-const USAGE = "usage: npm run --silent plan -- <stack> [--json] [--diff <earlier-plan.json>]";
+const USAGE =
+  "usage: npm run --silent plan -- <stack> [--json] [--config-file <Pulumi.<stack>.yaml>] [--diff <earlier-plan.json>]";
 
 /** Reads the earlier plan before the program runs, so a bad path fails fast. */
 function readEarlierPlan(file: string) {
@@ -38,7 +40,12 @@ async function cli(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: "boolean", default: false }, diff: { type: "string" } },
+      options: {
+        json: { type: "boolean", default: false },
+        // Plan a stack file from elsewhere (a crafted variant, another branch's copy) under this repo's program.
+        "config-file": { type: "string" },
+        diff: { type: "string" },
+      },
     });
   } catch (e) {
     return fail(`${(e as Error).message}\n${USAGE}`, 64);
@@ -47,7 +54,8 @@ async function cli(argv: string[]): Promise<number> {
   if (!stack || extra.length > 0) return fail(USAGE, 64);
 
   const earlier = parsed.values.diff === undefined ? undefined : readEarlierPlan(parsed.values.diff);
-  const plan = await runPlan(readStackConfigFile(stack));
+  const configFile = parsed.values["config-file"];
+  const plan = await runPlan(configFile ? readStackConfigFrom(stack, configFile) : readStackConfigFile(stack));
   if (earlier) {
     const diff = diffPlans(earlier, toDocument(plan));
     const out = parsed.values.json ? JSON.stringify({ ...diff, summary: summaryLine(diff) }, null, 2) : renderDiffText(diff);
@@ -62,8 +70,13 @@ cli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     // Config problems are the user's to fix: the message alone, no stack trace.
-    if (e instanceof ConfigError || e instanceof UnsupportedClusterError || e instanceof PlanDocumentError) fail(e.message, 1);
-    if (e instanceof Error && e.message.startsWith("No stack file")) fail(e.message, 1);
+    if (
+      e instanceof ConfigError ||
+      e instanceof UnsupportedClusterError ||
+      e instanceof StackFileError ||
+      e instanceof PlanDocumentError
+    )
+      fail(e.message, 1);
     fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1);
   },
 );

@@ -74,7 +74,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => k in b && deepEqual(a[k], b[k]));
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }
@@ -90,8 +90,8 @@ export function diffInputs(before: unknown, after: unknown, path = ""): InputCha
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     return keys.flatMap((k) => {
       const p = appendPath(path, k);
-      if (!(k in after)) return [{ path: p, kind: "removed" as const, before: before[k] }];
-      if (!(k in before)) return [{ path: p, kind: "added" as const, after: after[k] }];
+      if (!Object.hasOwn(after, k)) return [{ path: p, kind: "removed" as const, before: before[k] }];
+      if (!Object.hasOwn(before, k)) return [{ path: p, kind: "added" as const, after: after[k] }];
       return diffInputs(before[k], after[k], p);
     });
   }
@@ -113,7 +113,7 @@ export function maskedPaths(before: unknown, after: unknown, path = ""): string[
   if (before === MASK && after === MASK) return [path === "" ? "(inputs)" : path];
   if (isObject(before) && isObject(after))
     return Object.keys(before)
-      .filter((k) => k in after)
+      .filter((k) => Object.hasOwn(after, k))
       .sort()
       .flatMap((k) => maskedPaths(before[k], after[k], appendPath(path, k)));
   if (Array.isArray(before) && Array.isArray(after))

@@ -68,7 +68,23 @@ export function readStackConfigFile(stack: string, root = REPO_ROOT): StackConfi
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    throw new Error(`No stack file for '${stack}': expected ${path.relative(root, file)}`);
+    throw new StackFileError(`No stack file for '${stack}': expected ${path.relative(root, file)}`);
   }
   return parseStackConfig(stack, text, readProjectName(root));
+}
+
+/** A stack's config from any file, for this repo's project. */
+export function readStackConfigFrom(stack: string, file: string, root = REPO_ROOT): StackConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new StackFileError(`Cannot read config file '${file}' for stack '${stack}'`);
+  }
+  return parseStackConfig(stack, text, readProjectName(root));
+}
+
+/** The stack file is missing or unreadable: a usage problem, reported without a stack trace. */
+export class StackFileError extends Error {
+  override name = "StackFileError";
 }

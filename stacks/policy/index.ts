@@ -1,10 +1,17 @@
 /** The policy suite: the plan and the tests run exactly this list. */
 import { nonRootContainers, secretsAreSecret, tlsOutsideLocal, workloadResources } from "./rules";
+import { KUBERNETES_POLICIES } from "./rules-kubernetes";
 import type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
 
 export type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
 
-export const POLICIES: readonly Policy[] = [workloadResources, nonRootContainers, secretsAreSecret, tlsOutsideLocal];
+export const POLICIES: readonly Policy[] = [
+  workloadResources,
+  nonRootContainers,
+  secretsAreSecret,
+  tlsOutsideLocal,
+  ...KUBERNETES_POLICIES,
+];
 
 export function runPolicy(policy: Policy, resources: readonly PlannedResource[], ctx: PolicyContext): PolicyResult {
   const violations = policy.check(resources, ctx);

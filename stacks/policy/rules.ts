@@ -1,6 +1,6 @@
 /** The named invariants every environment's plan must satisfy. Each is a plain object, tested directly. */
 import { asArray, asObj, containersOf, get, id, isSecret, ofType, podSpecs, reveal } from "./inspect";
-import type { Policy, Violation } from "./types";
+import type { PlannedResource, Policy, Violation } from "./types";
 
 export const workloadResources: Policy = {
   name: "workload-resources",
@@ -74,8 +74,8 @@ export const secretsAreSecret: Policy = {
   },
 };
 
-const GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
-const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
+export const GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
+export const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
 
 /** A route that only redirects to HTTPS, the one thing a plain-HTTP listener may carry. */
 function isHttpsRedirect(route: unknown): boolean {
@@ -92,6 +92,37 @@ function isHttpsRedirect(route: unknown): boolean {
   );
 }
 
+/**
+ * Listener problems of every Gateway: HTTPS/TLS listeners without a certificate, and routes that serve
+ * traffic (rather than only redirect to HTTPS) on a plain listener.
+ */
+export function gatewayListenerViolations(
+  resources: readonly PlannedResource[],
+  gateways = ofType(resources, GATEWAY),
+): Violation[] {
+  const out: Violation[] = [];
+  const routes = ofType(resources, HTTP_ROUTE);
+  for (const gw of gateways) {
+    const gwName = get(gw.inputs, "metadata", "name");
+    for (const l of asArray(get(gw.inputs, "spec", "listeners")).map(asObj)) {
+      const protocol = reveal(l.protocol);
+      if (protocol === "HTTPS" || protocol === "TLS") {
+        if (asArray(get(l, "tls", "certificateRefs")).length === 0)
+          out.push({ resource: id(gw), message: `listener '${String(l.name)}' has no certificate` });
+        continue;
+      }
+      const attached = routes.filter((route) =>
+        asArray(get(route.inputs, "spec", "parentRefs")).some(
+          (p) => get(p, "name") === gwName && (get(p, "sectionName") === undefined || get(p, "sectionName") === l.name),
+        ),
+      );
+      for (const route of attached.filter((r) => !isHttpsRedirect(r.inputs)))
+        out.push({ resource: id(route), message: `serves traffic on plain ${String(protocol)} listener '${String(l.name)}'` });
+    }
+  }
+  return out;
+}
+
 export const tlsOutsideLocal: Policy = {
   name: "tls-outside-local",
   description:
@@ -106,26 +137,7 @@ export const tlsOutsideLocal: Policy = {
     }
     for (const r of ofType(resources, "kubernetes:networking.k8s.io/v1:Ingress"))
       if (asArray(get(r.inputs, "spec", "tls")).length === 0) out.push({ resource: id(r), message: "Ingress without tls" });
-    const routes = ofType(resources, HTTP_ROUTE);
-    for (const gw of ofType(resources, GATEWAY)) {
-      const gwName = get(gw.inputs, "metadata", "name");
-      for (const l of asArray(get(gw.inputs, "spec", "listeners")).map(asObj)) {
-        const protocol = reveal(l.protocol);
-        if (protocol === "HTTPS" || protocol === "TLS") {
-          if (asArray(get(l, "tls", "certificateRefs")).length === 0)
-            out.push({ resource: id(gw), message: `listener '${String(l.name)}' has no certificate` });
-          continue;
-        }
-        const attached = routes.filter((route) =>
-          asArray(get(route.inputs, "spec", "parentRefs")).some(
-            (p) => get(p, "name") === gwName && (get(p, "sectionName") === undefined || get(p, "sectionName") === l.name),
-          ),
-        );
-        const serving = attached.filter((route) => !isHttpsRedirect(route.inputs));
-        for (const route of serving)
-          out.push({ resource: id(route), message: `serves traffic on plain ${String(protocol)} listener '${String(l.name)}'` });
-      }
-    }
+    out.push(...gatewayListenerViolations(resources));
     return out;
   },
 };

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LlmService } from "../../../../components/serving/llm-service";
+import { LlmService, validateLlmService } from "../../../../components/serving/llm-service";
+import type { ModelSource } from "../../../../components/serving/model-source";
 import { capture, find, get, gpuCluster, isSecret, ofType } from "../../helpers";
 
 const model = {
   name: "m1",
-  source: { kind: "s3" as const, uri: "s3://bucket/m1/" },
+  source: { kind: "s3", uri: "s3://bucket/m1/" } as ModelSource,
   gpus: 1,
   resources: { cpu: "4", memory: "16Gi" },
   replicas: { min: 2, max: 4 },
@@ -71,5 +72,93 @@ test("adds a PodDisruptionBudget only when at least two replicas serve", async (
   assert.equal(
     ofType((await deploy({ replicas: { min: 1, max: 2 } })).resources, "kubernetes:policy/v1:PodDisruptionBudget").length,
     0,
+  );
+});
+
+const listener = { gatewayName: "llm", gatewayNamespace: "envoy-gateway-system", sectionName: "https" };
+
+async function deployScaled(overrides: Partial<typeof model> = {}) {
+  return capture(() => {
+    new LlmService("c1-m1", {
+      cluster: gpuCluster(),
+      namespace: "llm-serving",
+      model: { ...model, targetQueueDepth: 3, ...overrides },
+      image: "ghcr.io/org/runtime:1.0.0",
+      apiKeys: "k1",
+      priorityClassName: "llm-inference",
+      route: { listener, hostname: "m1.llm.example.com" },
+      autoscaling: { prometheusUrl: "http://kps-prometheus.monitoring.svc:9090" },
+    });
+  });
+}
+
+test("leaves replicas to the scaler when one is attached, and pins them without", async () => {
+  const scaled = find((await deployScaled()).resources, "kubernetes:apps/v1:Deployment", "c1-m1");
+  assert.equal(get(scaled.inputs, "spec", "replicas"), undefined);
+  const fixed = find((await deploy()).resources, "kubernetes:apps/v1:Deployment", "c1-m1");
+  assert.equal(get(fixed.inputs, "spec", "replicas"), 2);
+});
+
+test("the ScaledObject scales the model's Deployment on its queue within the configured bounds", async () => {
+  const so = find((await deployScaled()).resources, "kubernetes:keda.sh/v1alpha1:ScaledObject", "c1-m1-scaler");
+  assert.equal(get(so.inputs, "spec", "scaleTargetRef", "name"), "m1");
+  assert.equal(get(so.inputs, "spec", "minReplicaCount"), 2);
+  assert.equal(get(so.inputs, "spec", "maxReplicaCount"), 4);
+  const trigger = (get(so.inputs, "spec", "triggers") as unknown[])[0];
+  assert.equal(get(trigger, "metadata", "query"), 'sum(llm_requests_waiting{namespace="llm-serving",model="m1"})');
+  assert.equal(get(trigger, "metadata", "threshold"), "3");
+});
+
+test("routes https://<model>.<domain> to the Service with a streaming-length timeout and least-request balancing", async () => {
+  const { resources } = await deployScaled();
+  const route = find(resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route");
+  assert.deepEqual(get(route.inputs, "spec", "hostnames"), ["m1.llm.example.com"]);
+  const rule = (get(route.inputs, "spec", "rules") as unknown[])[0];
+  assert.deepEqual(get(rule, "backendRefs"), [{ name: "m1", port: 8080 }]);
+  assert.equal(get(rule, "timeouts", "request"), "600s");
+  const btp = find(resources, "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "c1-m1-balancing");
+  assert.deepEqual(get(btp.inputs, "spec", "loadBalancer"), { type: "LeastRequest" });
+  assert.deepEqual(get(btp.inputs, "spec", "targetRefs"), [
+    { group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "m1" },
+  ]);
+});
+
+test("runs non-root with a read-only root filesystem, at the inference priority, drain shorter than the grace period", async () => {
+  const pod = get(
+    find((await deployScaled()).resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs,
+    "spec",
+    "template",
+    "spec",
+  );
+  assert.equal(get(pod, "securityContext", "runAsNonRoot"), true);
+  assert.equal(get(pod, "priorityClassName"), "llm-inference");
+  assert.ok((get(pod, "terminationGracePeriodSeconds") as number) > 60);
+  for (const c of [...(get(pod, "initContainers") as unknown[]), ...(get(pod, "containers") as unknown[])]) {
+    assert.equal(get(c, "securityContext", "readOnlyRootFilesystem"), true);
+    assert.equal(get(c, "securityContext", "allowPrivilegeEscalation"), false);
+    assert.deepEqual(get(c, "securityContext", "capabilities", "drop"), ["ALL"]);
+  }
+});
+
+test("opens HTTPS egress for models fetched from an object store, and nothing for PVC models", async () => {
+  const np = find((await deployScaled()).resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-m1-model-store");
+  assert.deepEqual(get(np.inputs, "spec", "policyTypes"), ["Egress"]);
+  assert.deepEqual(get((get(np.inputs, "spec", "egress") as unknown[])[0], "ports"), [{ protocol: "TCP", port: 443 }]);
+  assert.deepEqual(get(np.inputs, "spec", "podSelector", "matchLabels"), {
+    "app.kubernetes.io/name": "llm-runtime",
+    "app.kubernetes.io/instance": "m1",
+  });
+  const pvc = await deployScaled({ source: { kind: "pvc", claimName: "models", subPath: "m1" } });
+  assert.equal(ofType(pvc.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy").length, 0);
+});
+
+test("rejects scale to zero without a scaler and a route", () => {
+  assert.match(
+    validateLlmService({ model: { ...model, replicas: { min: 0, max: 2 } } }).join(),
+    /replicas.min 0 needs autoscaling.*replicas.min 0 needs route/,
+  );
+  assert.match(
+    validateLlmService({ model: { ...model, replicas: { min: 3, max: 2 } } }).join(),
+    /model.replicas.min \(3\) must be <= model.replicas.max \(2\)/,
   );
 });

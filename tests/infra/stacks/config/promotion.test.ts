@@ -40,9 +40,9 @@ test("fails when a stack file runs another runtime image, naming the path, both 
   assert.equal(issues.length, 1);
   assert.equal(
     formatPromotionIssue(issues[0]),
-    'runtime: stack staging has {"image":"ghcr.io/llm-platform/llm-runtime:0.2.0-rc1-cuda","apiKeysSecret":"apiKeys"} ' +
-      'but prod has {"image":"ghcr.io/llm-platform/llm-runtime:0.1.0-cuda","apiKeysSecret":"apiKeys"}; it must be identical ' +
-      "across dev, staging, prod, dr: the runtime image promoted to prod must be the one dev and staging tested; bump it in every stack file in one change",
+    'runtime.image: stack staging has "ghcr.io/llm-platform/llm-runtime:0.2.0-rc1-cuda" but prod has ' +
+      '"ghcr.io/llm-platform/llm-runtime:0.1.0-cuda"; runtime must be identical across dev, staging, prod, dr: ' +
+      "the runtime image promoted to prod must be the one dev and staging tested; bump it in every stack file in one change",
   );
 });
 
@@ -96,6 +96,31 @@ test("dr is prod's twin: same host names, model capacity, SLOs and issuer; only 
   assert.deepEqual(
     checkPromotion(withEdit("dr", (s) => (s.observability.slo.errorRatio = 0.02))).map((i) => i.rule.path),
     ["observability.slo"],
+  );
+  const acmeServer = checkPromotion(
+    withEdit("dr", (s) => {
+      if (s.tls.issuer.kind === "acme") s.tls.issuer.server = "https://acme-staging-v02.api.letsencrypt.org/directory";
+    }),
+  );
+  assert.deepEqual(
+    acmeServer.flatMap((i) => i.differences.map((d) => d.path)),
+    ["tls.issuer.server"],
+  );
+  const otherDns = checkPromotion(
+    withEdit("dr", (s) => {
+      if (s.tls.issuer.kind === "acme")
+        s.tls.issuer.dns01 = {
+          provider: "azureDns",
+          subscriptionId: "00000000-0000-4000-8000-000000000000",
+          resourceGroupName: "dns",
+          hostedZoneName: "example.com",
+          managedIdentityClientId: "00000000-0000-4000-8000-000000000001",
+        };
+    }),
+  );
+  assert.deepEqual(
+    otherDns.map((i) => i.rule.path),
+    ["tls.issuer.dns01.provider"],
   );
   assert.deepEqual(
     checkPromotion(

@@ -1,20 +1,17 @@
 /**
- * The plan diff on real plans of crafted stack files: each variant of the local stack is planned in its own
- * process (as the CLI would), then diffed. Pins what a reviewer sees in a pull request's plan comment.
+ * The plan diff on real plans of crafted stack files: each variant of the local stack is planned by the CLI
+ * (`--config-file`, its own process), then diffed. Pins what a reviewer sees in a pull request's plan comment.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
 import { diffPlans, type PlanDiff } from "../../../../stacks/plan/diff";
 import type { PlanDocument } from "../../../../stacks/plan/render";
 import { planCli, REPO_ROOT } from "../../helpers";
 
-const run = promisify(execFile);
 type StackDoc = { config: Record<string, unknown> };
 const K = (k: string) => `llm-platform:${k}`;
 
@@ -42,19 +39,14 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "plan-diff-"));
   await Promise.all(
     Object.entries(VARIANTS).map(async ([name, mutate]) => {
-      const root = path.join(dir, name);
-      mkdirSync(path.join(root, "stacks"), { recursive: true });
-      copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(root, "Pulumi.yaml"));
       const doc = baseDoc();
       mutate(doc);
-      writeFileSync(path.join(root, "stacks", "Pulumi.local.yaml"), stringify(doc));
-      const { stdout } = await run(
-        process.execPath,
-        ["--import", "tsx", path.join(__dirname, "crafted-plan.ts"), root, "local"],
-        { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
-      );
-      plans[name] = JSON.parse(stdout) as PlanDocument;
-      writeFileSync(path.join(dir, `${name}.json`), stdout);
+      const file = path.join(dir, `Pulumi.local.${name}.yaml`);
+      writeFileSync(file, stringify(doc));
+      const r = await planCli(["local", "--config-file", file, "--json"]);
+      assert.equal(r.code, 0, `plan of variant ${name} failed: ${r.stderr}`);
+      plans[name] = JSON.parse(r.stdout) as PlanDocument;
+      writeFileSync(path.join(dir, `${name}.json`), r.stdout);
     }),
   );
 });
@@ -76,17 +68,28 @@ test("a new runtime image changes only the Deployment's container image", () => 
   });
 });
 
-test("a second model adds its service's resources and changes nothing else", () => {
+test("a second model adds its service's resources and widens only what every model shares", () => {
   const diff = diffPlans(plans.base, plans.secondModel);
   assert.deepEqual(diff.removed, []);
-  assert.deepEqual(diff.changed, []);
   for (const k of [
     "llm:serving:LlmService::laptop-demo-b",
     "kubernetes:apps/v1:Deployment::laptop-demo-b",
     "kubernetes:core/v1:Service::laptop-demo-b",
     "kubernetes:core/v1:Secret::laptop-demo-b-api-keys",
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute::laptop-demo-b-route",
+    "kubernetes:keda.sh/v1alpha1:ScaledObject::laptop-demo-b-scaler",
   ])
     assert.ok(keys(diff.added).includes(k), `${k} should be added; added: ${keys(diff.added).join(", ")}`);
+  // The gateway certificate gains the new host name; the namespace quota grows by the new model's share.
+  assert.deepEqual(keys(diff.changed), [
+    "kubernetes:cert-manager.io/v1:Certificate::laptop-gateway-cert",
+    "kubernetes:core/v1:ResourceQuota::laptop-ns-llm-serving-quota",
+  ]);
+  assert.deepEqual(diff.changed[0].changes, [{ path: "spec.dnsNames[2]", kind: "added", after: "demo-b.llm.localtest.me" }]);
+  assert.ok(
+    diff.changed[1].changes.some((c) => c.path === "spec.hard.pods" && c.before === "2" && c.after === "4"),
+    JSON.stringify(diff.changed[1].changes),
+  );
 });
 
 test("removing the model again is the mirror image of adding it", () => {
@@ -94,14 +97,16 @@ test("removing the model again is the mirror image of adding it", () => {
   const back = diffPlans(plans.secondModel, plans.base);
   assert.deepEqual(back.removed, forward.added);
   assert.deepEqual(back.added, []);
+  assert.deepEqual(keys(back.changed), keys(forward.changed));
 });
 
 test("a changed secret cannot be seen and the diff says so rather than claiming no change", () => {
   const diff = diffPlans(plans.base, plans.otherApiKeys);
   assert.deepEqual(diff.changed, []);
-  assert.deepEqual(diff.maskedUnchecked, [
+  assert.deepEqual(
+    diff.maskedUnchecked.find((m) => m.resource === "kubernetes:core/v1:Secret::laptop-demo-api-keys"),
     { resource: "kubernetes:core/v1:Secret::laptop-demo-api-keys", paths: ["stringData"] },
-  ]);
+  );
 });
 
 test("the CLI prints the changed input paths and ends with the one-line summary, exit 0", async () => {
@@ -118,7 +123,7 @@ test("the CLI prints the diff as JSON with --json --diff", async () => {
   const diff = JSON.parse(r.stdout) as PlanDiff & { summary: string };
   assert.equal(diff.added.length, 0);
   assert.ok(keys(diff.removed).includes("kubernetes:apps/v1:Deployment::laptop-demo-b"));
-  assert.match(diff.summary, /^plan local: 0 to add, 0 to change, [1-9][0-9]* to remove$/);
+  assert.match(diff.summary, /^plan local: 0 to add, 2 to change, [1-9][0-9]* to remove$/);
 });
 
 test("the CLI rejects a missing or foreign earlier plan with exit 1 and names the file", async () => {

@@ -30,7 +30,8 @@ const json = fc.letrec((tie) => ({
     fc.constant(null),
     fc.constant("[secret]"),
     fc.array(tie("value"), { maxLength: 3 }),
-    fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), tie("value"), { maxKeys: 4 }),
+    // Plain objects, as JSON.parse makes them (keys such as "__proto__" included).
+    fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), tie("value"), { maxKeys: 4, noNullPrototype: true }),
   ),
 })).value;
 
@@ -79,6 +80,11 @@ test("input trees differ exactly when the diff lists a path", () => {
       assert.deepEqual(diffInputs(a, structuredClone(a)), []);
     }),
   );
+});
+
+test("a key named __proto__ is an input like any other", () => {
+  const before = JSON.parse('{"__proto__": {"a": 1}}') as unknown;
+  assert.deepEqual(diffInputs(before, {}), [{ path: "__proto__", kind: "removed", before: { a: 1 } }]);
 });
 
 test("names input paths the way a Kubernetes reviewer reads them", () => {

@@ -1,0 +1,201 @@
+/**
+ * The Kubernetes layer of one cluster: namespaces (Pod Security, quotas, limits, priority class), GPU
+ * enablement where the record asks for it, TLS, the gateway, KEDA, observability, the serving namespace's
+ * network policy and one LlmService per model. Reads only the cluster record, never the substrate.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Keda } from "./autoscaling/keda";
+import type { ClusterRecord } from "./clusters/record";
+import { GpuOperator } from "./gpu/gpu-operator";
+import { Observability, PROMETHEUS_POD_LABELS, type ObservabilitySettings } from "./observability/observability";
+import {
+  INFERENCE_PRIORITY_CLASS,
+  NAMESPACES,
+  PlatformNamespaces,
+  platformNamespaces,
+  SERVING_TIER_LABEL,
+  servingQuota,
+} from "./security/namespaces";
+import { ServingNetworkPolicy } from "./security/network-policy";
+import { Tls, type IssuerSettings } from "./security/tls";
+import { RUNTIME_PORT, LlmService, type LlmServiceArgs } from "./serving/llm-service";
+import { GATEWAY_NAME, HTTP_LISTENER, LlmGateway, proxyPodLabels } from "./traffic/gateway";
+import { hostFor, RESERVED_HOSTS } from "./traffic/hosts";
+
+export type LayerModel = LlmServiceArgs["model"] & { targetQueueDepth: number };
+
+export interface KubernetesLayerArgs {
+  cluster: ClusterRecord;
+  domain: string;
+  /** Two or more replicas and PodDisruptionBudgets for every controller (everywhere but `local`). */
+  highAvailability: boolean;
+  issuer: IssuerSettings;
+  observability: ObservabilitySettings;
+  /** Must be a secret. */
+  grafanaAdminPassword: pulumi.Input<string>;
+  /** The models this cluster serves, with their source for this cluster already chosen. */
+  models: LayerModel[];
+  runtime: { image: string; apiKeys: pulumi.Input<string> };
+}
+
+/** Labels every runtime pod and Service carries (LlmService adds the model's instance label). */
+export const RUNTIME_LABELS = { "app.kubernetes.io/name": "llm-runtime" } as const;
+export const TLS_SECRET = "llm-gateway-tls";
+
+export function validateLayer(args: Pick<KubernetesLayerArgs, "cluster" | "models">): string[] {
+  const out: string[] = [];
+  for (const m of args.models) {
+    if (RESERVED_HOSTS.includes(m.name))
+      out.push(`model '${m.name}': the host name ${m.name}.<domain> is reserved (${RESERVED_HOSTS.join(", ")})`);
+    if (m.gpus > 0 && !args.cluster.gpu.enabled)
+      out.push(`model '${m.name}' asks for ${m.gpus} GPU(s) but cluster '${args.cluster.name}' has no GPUs (gpu.enabled false)`);
+  }
+  return out;
+}
+
+export class KubernetesLayer extends pulumi.ComponentResource {
+  readonly services: LlmService[] = [];
+
+  constructor(name: string, args: KubernetesLayerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llm:platform:KubernetesLayer", name, {}, opts);
+    const problems = validateLayer(args);
+    if (problems.length > 0) throw new Error(`KubernetesLayer ${name}: ${problems.join("; ")}`);
+    const { cluster, highAvailability: ha } = args;
+    const parent = { parent: this };
+    const gpuOperator = cluster.gpu.enabled && cluster.gpu.installOperator;
+
+    const namespaces = new PlatformNamespaces(
+      `${name}-ns`,
+      {
+        cluster,
+        namespaces: [
+          {
+            name: NAMESPACES.serving,
+            podSecurity: "restricted",
+            labels: { [SERVING_TIER_LABEL]: "serving" },
+            quota: servingQuota(
+              args.models.map((m) => ({
+                cpu: m.resources.cpu,
+                memory: m.resources.memory,
+                gpus: cluster.gpu.enabled ? m.gpus : 0,
+                cacheSize: m.source.kind === "demo" || m.source.kind === "pvc" ? undefined : m.cacheSize,
+                replicas: m.replicas,
+              })),
+              cluster.gpu.resourceName,
+            ),
+            defaults: { cpu: "100m", memory: "128Mi", memoryLimit: "512Mi" },
+          },
+          ...platformNamespaces({
+            gpuOperator,
+            monitoringStorage: args.observability.storageSize,
+            prometheus: args.observability.prometheusResources,
+            replicas: ha ? 2 : 1,
+          }),
+        ],
+      },
+      parent,
+    );
+    const ns = (n: string) => [namespaces.byName[n]];
+
+    const observability = new Observability(
+      `${name}-observability`,
+      {
+        cluster,
+        namespace: NAMESPACES.monitoring,
+        domain: args.domain,
+        settings: args.observability,
+        grafanaAdminPassword: args.grafanaAdminPassword,
+        highAvailability: ha,
+        runtime: { namespace: NAMESPACES.serving, serviceLabels: RUNTIME_LABELS, port: "http" },
+        listener: { gatewayName: GATEWAY_NAME, gatewayNamespace: NAMESPACES.gateway, sectionName: "https" },
+        opts: { dependsOn: [...ns(NAMESPACES.monitoring), ...ns(NAMESPACES.serving)] },
+      },
+      parent,
+    );
+
+    if (gpuOperator)
+      new GpuOperator(
+        `${name}-gpu`,
+        // DCGM's ServiceMonitor needs the Prometheus operator's CRDs.
+        {
+          cluster,
+          namespace: NAMESPACES.gpuOperator,
+          opts: { dependsOn: [...ns(NAMESPACES.gpuOperator), observability.release] },
+        },
+        parent,
+      );
+
+    const tls = new Tls(
+      `${name}-tls`,
+      {
+        cluster,
+        namespace: NAMESPACES.certManager,
+        issuer: args.issuer,
+        gateway: { name: GATEWAY_NAME, namespace: NAMESPACES.gateway, httpListener: HTTP_LISTENER },
+        highAvailability: ha,
+        opts: { dependsOn: [...ns(NAMESPACES.certManager), observability.release] },
+      },
+      parent,
+    );
+    tls.certificate(`${name}-gateway-cert`, {
+      namespace: NAMESPACES.gateway,
+      secretName: TLS_SECRET,
+      dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
+    });
+
+    const gateway = new LlmGateway(
+      `${name}-gateway`,
+      {
+        cluster,
+        namespace: NAMESPACES.gateway,
+        domain: args.domain,
+        certificateSecret: TLS_SECRET,
+        routeNamespaces: [NAMESPACES.serving, NAMESPACES.monitoring],
+        highAvailability: ha,
+        proxy: { replicas: ha ? 2 : 1, cpu: "500m", memory: "512Mi" },
+        monitoring: { dependsOn: [observability.release] },
+        opts: { dependsOn: ns(NAMESPACES.gateway) },
+      },
+      parent,
+    );
+
+    const keda = new Keda(
+      `${name}-keda`,
+      { cluster, namespace: NAMESPACES.keda, highAvailability: ha, opts: { dependsOn: ns(NAMESPACES.keda) } },
+      parent,
+    );
+
+    new ServingNetworkPolicy(
+      `${name}-netpol`,
+      {
+        cluster,
+        namespace: NAMESPACES.serving,
+        runtimeLabels: RUNTIME_LABELS,
+        runtimePort: RUNTIME_PORT,
+        gateway: { namespace: NAMESPACES.gateway, podLabels: proxyPodLabels(GATEWAY_NAME) },
+        prometheus: { namespace: NAMESPACES.monitoring, podLabels: PROMETHEUS_POD_LABELS },
+        opts: { dependsOn: ns(NAMESPACES.serving) },
+      },
+      parent,
+    );
+
+    for (const model of args.models)
+      this.services.push(
+        new LlmService(
+          `${name}-${model.name}`,
+          {
+            cluster: { ...cluster, ready: [...cluster.ready, namespaces.byName[NAMESPACES.serving], namespaces.priorityClass] },
+            namespace: NAMESPACES.serving,
+            model,
+            image: args.runtime.image,
+            apiKeys: args.runtime.apiKeys,
+            priorityClassName: INFERENCE_PRIORITY_CLASS,
+            route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain) },
+            autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
+          },
+          parent,
+        ),
+      );
+    this.registerOutputs({});
+  }
+}

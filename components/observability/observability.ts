@@ -1,0 +1,236 @@
+/**
+ * Observability for one cluster: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, kube-state-metrics,
+ * node-exporter) sized and persisted from settings, Grafana's admin credentials from a secret, Grafana behind
+ * the gateway's HTTPS listener, a ServiceMonitor for the runtime that labels every series with its model,
+ * the SLO alerts and recording rules, and the dashboards as sidecar ConfigMaps.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CHARTS, chartRelease, containerResources } from "../charts";
+import type { ClusterRecord } from "../clusters/record";
+import { httpsRoute, type ListenerRef } from "../traffic/routes";
+import { alertRules, recordingRules, type SloSettings } from "./alerts";
+import { DASHBOARD_LABEL, loadDashboards } from "./dashboards";
+import { memoryMi } from "../security/quantity";
+
+export interface ObservabilitySettings {
+  retention: string;
+  storageSize: string;
+  prometheusResources: { cpu: string; memory: string };
+  slo: SloSettings;
+  runbookBaseUrl: string;
+}
+
+export interface ObservabilityArgs {
+  cluster: ClusterRecord;
+  namespace: string;
+  domain: string;
+  settings: ObservabilitySettings;
+  /** Grafana admin password; must be a secret. */
+  grafanaAdminPassword: pulumi.Input<string>;
+  highAvailability: boolean;
+  /** Namespace and pod labels of the runtime, for the ServiceMonitor. */
+  runtime: { namespace: string; serviceLabels: Record<string, string>; port: string };
+  listener: ListenerRef;
+  opts?: { dependsOn?: pulumi.Input<pulumi.Resource>[] };
+}
+
+/** Fixed names, so other components can address the in-cluster services. */
+export const KPS_RELEASE = "kube-prometheus-stack";
+const FULLNAME = "kps";
+export const GRAFANA_SERVICE = "grafana";
+export const GRAFANA_ADMIN_SECRET = "grafana-admin";
+export const prometheusUrl = (namespace: string) => `http://${FULLNAME}-prometheus.${namespace}.svc:9090`;
+/** Labels the Prometheus operator puts on Prometheus pods (network policy peers). */
+export const PROMETHEUS_POD_LABELS = { "app.kubernetes.io/name": "prometheus" } as const;
+
+/** Prometheus deletes old blocks before its volume fills: 85% of the volume, in the GB unit it expects. */
+export function retentionSize(storage: string): string {
+  return `${Math.floor((memoryMi(storage) / 1024) * 0.85)}GB`;
+}
+
+const pvc = (storageClass: pulumi.Input<string>, size: string) => ({
+  volumeClaimTemplate: {
+    spec: { storageClassName: storageClass, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } },
+  },
+});
+
+export function kubePrometheusStackValues(a: {
+  cluster: Pick<ClusterRecord, "name" | "storageClass">;
+  settings: ObservabilitySettings;
+  domain: string;
+  highAvailability: boolean;
+}): Record<string, unknown> {
+  const { settings: s, highAvailability: ha } = a;
+  const replicas = ha ? 2 : 1;
+  const podAntiAffinity = ha ? "hard" : "";
+  return {
+    fullnameOverride: FULLNAME,
+    crds: { enabled: true },
+    prometheusOperator: { resources: containerResources("100m", "256Mi", "1", "512Mi") },
+    prometheus: {
+      prometheusSpec: {
+        replicas,
+        podAntiAffinity,
+        retention: s.retention,
+        retentionSize: retentionSize(s.storageSize),
+        resources: containerResources(s.prometheusResources.cpu, s.prometheusResources.memory),
+        storageSpec: pvc(a.cluster.storageClass, s.storageSize),
+        externalLabels: { cluster: a.cluster.name },
+        // Pick up every ServiceMonitor/PodMonitor/PrometheusRule, not only those labelled for this release.
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+      },
+    },
+    alertmanager: {
+      alertmanagerSpec: {
+        replicas,
+        podAntiAffinity,
+        resources: containerResources("50m", "128Mi", "500m", "256Mi"),
+        storage: pvc(a.cluster.storageClass, "10Gi"),
+        // Receivers are the operating team's: they add AlertmanagerConfig objects carrying this label.
+        alertmanagerConfigSelector: { matchLabels: { "llm-platform.io/alerting": "true" } },
+      },
+    },
+    grafana: {
+      fullnameOverride: GRAFANA_SERVICE,
+      admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
+      persistence: { enabled: true, type: "pvc", storageClassName: a.cluster.storageClass, size: "10Gi" },
+      resources: containerResources("100m", "256Mi", "1", "512Mi"),
+      service: { type: "ClusterIP" },
+      ingress: { enabled: false },
+      sidecar: {
+        dashboards: { enabled: true, label: Object.keys(DASHBOARD_LABEL)[0], labelValue: Object.values(DASHBOARD_LABEL)[0] },
+      },
+      "grafana.ini": {
+        server: { root_url: `https://grafana.${a.domain}` },
+        security: { cookie_secure: true, disable_gravatar: true },
+        users: { allow_sign_up: false },
+        "auth.anonymous": { enabled: false },
+        analytics: { reporting_enabled: false, check_for_updates: false },
+      },
+    },
+    // Expose the model label of runtime pods and deployments, for joins with DCGM and replica series.
+    "kube-state-metrics": {
+      metricLabelsAllowlist: [
+        "pods=[app.kubernetes.io/name,app.kubernetes.io/instance]",
+        "deployments=[app.kubernetes.io/name,app.kubernetes.io/instance]",
+      ],
+      resources: containerResources("50m", "128Mi", "500m", "512Mi"),
+    },
+    "prometheus-node-exporter": { resources: containerResources("50m", "64Mi", "250m", "128Mi") },
+  };
+}
+
+export class Observability extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  readonly prometheusUrl: string;
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llm:observability:Observability", name, {}, opts);
+    const child = { parent: this, provider: args.cluster.provider };
+    const deps = [...args.cluster.ready, ...(args.opts?.dependsOn ?? [])];
+    const ns = args.namespace;
+
+    const admin = new k8s.core.v1.Secret(
+      `${name}-grafana-admin`,
+      {
+        metadata: { name: GRAFANA_ADMIN_SECRET, namespace: ns },
+        type: "Opaque",
+        stringData: pulumi.secret(
+          pulumi.output(args.grafanaAdminPassword).apply((p) => ({ "admin-user": "admin", "admin-password": p })),
+        ),
+      },
+      { ...child, dependsOn: deps },
+    );
+
+    this.release = chartRelease(
+      `${name}-kube-prometheus-stack`,
+      {
+        pin: CHARTS.kubePrometheusStack,
+        releaseName: KPS_RELEASE,
+        namespace: ns,
+        values: kubePrometheusStackValues({
+          cluster: args.cluster,
+          settings: args.settings,
+          domain: args.domain,
+          highAvailability: args.highAvailability,
+        }),
+      },
+      { ...child, dependsOn: [...deps, admin] },
+    );
+    const afterChart = { ...child, dependsOn: [this.release] };
+    this.prometheusUrl = prometheusUrl(ns);
+
+    new k8s.apiextensions.CustomResource(
+      `${name}-runtime-monitor`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name: "llm-runtime", namespace: args.runtime.namespace },
+        spec: {
+          selector: { matchLabels: args.runtime.serviceLabels },
+          namespaceSelector: { matchNames: [args.runtime.namespace] },
+          endpoints: [
+            {
+              port: args.runtime.port,
+              path: "/metrics",
+              interval: "15s",
+              // Dashboards and alerts group by `model`, set here from the pod's instance label so they do not
+              // depend on what the runtime labels its own series with.
+              relabelings: [
+                {
+                  sourceLabels: ["__meta_kubernetes_pod_label_app_kubernetes_io_instance"],
+                  targetLabel: "model",
+                  action: "replace",
+                },
+              ],
+            },
+          ],
+        },
+      },
+      afterChart,
+    );
+
+    new k8s.apiextensions.CustomResource(
+      `${name}-slo-rules`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: "llm-slo", namespace: ns },
+        spec: {
+          groups: [
+            { name: "llm-model-labels", interval: "30s", rules: recordingRules() },
+            { name: "llm-slo", rules: alertRules(args.settings.slo, args.settings.runbookBaseUrl) },
+          ],
+        },
+      },
+      afterChart,
+    );
+
+    for (const d of loadDashboards())
+      new k8s.core.v1.ConfigMap(
+        `${name}-dashboard-${d.name}`,
+        {
+          metadata: { name: `dashboard-${d.name}`, namespace: ns, labels: { ...DASHBOARD_LABEL } },
+          data: { [`${d.name}.json`]: d.json },
+        },
+        { ...child, dependsOn: deps },
+      );
+
+    httpsRoute(
+      `${name}-grafana-route`,
+      {
+        routeName: GRAFANA_SERVICE,
+        namespace: ns,
+        hostname: `grafana.${args.domain}`,
+        listener: args.listener,
+        backend: { service: GRAFANA_SERVICE, port: 80 },
+        requestTimeout: "60s",
+      },
+      { ...child, dependsOn: deps },
+    );
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * TLS: cert-manager (CRDs installed by its chart), one ClusterIssuer chosen by config, and the Certificate
+ * the gateway's HTTPS listener serves. Kinds: `acme` (HTTP-01 through the Gateway, or DNS-01), `selfsigned`
+ * (local: a self-signed root that signs a CA issuer, so clients can trust one root), `ca` (on-prem PKI: the
+ * CA's certificate and key in a Secret in the cert-manager namespace).
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CHARTS, chartRelease, containerResources } from "../charts";
+import type { ClusterRecord } from "../clusters/record";
+
+export type Dns01Provider =
+  | { provider: "route53"; region: string; hostedZoneId?: string }
+  | {
+      provider: "azureDns";
+      subscriptionId: string;
+      resourceGroupName: string;
+      hostedZoneName: string;
+      managedIdentityClientId: string;
+    };
+
+export type IssuerSettings =
+  | { kind: "selfsigned" }
+  | { kind: "acme"; email: string; server: string; solver: "http01" | "dns01"; dns01?: Dns01Provider }
+  | { kind: "ca"; secretName: string };
+
+export interface GatewayRef {
+  name: string;
+  namespace: string;
+  /** The plain-HTTP listener ACME HTTP-01 challenges are answered on. */
+  httpListener: string;
+}
+
+export interface TlsArgs {
+  cluster: ClusterRecord;
+  namespace: pulumi.Input<string>;
+  issuer: IssuerSettings;
+  /** Where HTTP-01 challenge routes attach. */
+  gateway: GatewayRef;
+  highAvailability: boolean;
+  opts?: { dependsOn?: pulumi.Input<pulumi.Resource>[] };
+}
+
+/** Name of the ClusterIssuer every Certificate of the layer uses, whatever its kind. */
+export const CLUSTER_ISSUER = "llm-platform";
+const CERT_GROUP = "cert-manager.io";
+
+export function validateIssuer(issuer: IssuerSettings): string[] {
+  if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01 === undefined)
+    return ["tls.issuer.dns01 is required when tls.issuer.solver is 'dns01' (which DNS provider answers the challenge?)"];
+  return [];
+}
+
+/** The ClusterIssuer `spec` for a configured issuer kind. */
+export function issuerSpec(issuer: IssuerSettings, gateway: GatewayRef, selfSignedCaSecret: string): Record<string, unknown> {
+  switch (issuer.kind) {
+    case "selfsigned":
+      return { ca: { secretName: selfSignedCaSecret } };
+    case "ca":
+      return { ca: { secretName: issuer.secretName } };
+    case "acme": {
+      const solver =
+        issuer.solver === "http01"
+          ? {
+              http01: {
+                gatewayHTTPRoute: {
+                  parentRefs: [
+                    { name: gateway.name, namespace: gateway.namespace, kind: "Gateway", sectionName: gateway.httpListener },
+                  ],
+                },
+              },
+            }
+          : { dns01: dns01Solver(issuer.dns01!) };
+      return {
+        acme: {
+          email: issuer.email,
+          server: issuer.server,
+          privateKeySecretRef: { name: `${CLUSTER_ISSUER}-acme-account` },
+          solvers: [solver],
+        },
+      };
+    }
+  }
+}
+
+function dns01Solver(p: Dns01Provider): Record<string, unknown> {
+  // Ambient credentials only (IRSA / workload identity on cert-manager's service account): no keys in config.
+  if (p.provider === "route53") return { route53: { region: p.region, hostedZoneID: p.hostedZoneId } };
+  return {
+    azureDNS: {
+      subscriptionID: p.subscriptionId,
+      resourceGroupName: p.resourceGroupName,
+      hostedZoneName: p.hostedZoneName,
+      environment: "AzurePublicCloud",
+      managedIdentity: { clientID: p.managedIdentityClientId },
+    },
+  };
+}
+
+export function certManagerValues(ha: boolean): Record<string, unknown> {
+  const replicas = ha ? 2 : 1;
+  const pdb = { enabled: ha, minAvailable: 1 };
+  return {
+    crds: { enabled: true, keep: true },
+    replicaCount: replicas,
+    podDisruptionBudget: pdb,
+    resources: containerResources("50m", "128Mi", "500m", "256Mi"),
+    // HTTP-01 through the Gateway needs cert-manager's Gateway API support switched on.
+    config: { apiVersion: "controller.config.cert-manager.io/v1alpha1", kind: "ControllerConfiguration", enableGatewayAPI: true },
+    prometheus: { enabled: true, servicemonitor: { enabled: true } },
+    webhook: { replicaCount: replicas, podDisruptionBudget: pdb, resources: containerResources("20m", "64Mi", "200m", "128Mi") },
+    cainjector: {
+      replicaCount: replicas,
+      podDisruptionBudget: pdb,
+      resources: containerResources("20m", "128Mi", "200m", "256Mi"),
+    },
+    startupapicheck: { resources: containerResources("10m", "32Mi", "100m", "64Mi") },
+  };
+}
+
+export class Tls extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  readonly issuer: k8s.apiextensions.CustomResource;
+  private readonly k8sProvider: k8s.Provider;
+
+  constructor(name: string, args: TlsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llm:security:Tls", name, {}, opts);
+    const problems = validateIssuer(args.issuer);
+    if (problems.length > 0) throw new Error(`Tls ${name}: ${problems.join("; ")}`);
+    this.k8sProvider = args.cluster.provider;
+    const child = { parent: this, provider: args.cluster.provider };
+    this.release = chartRelease(
+      `${name}-cert-manager`,
+      {
+        pin: CHARTS.certManager,
+        releaseName: "cert-manager",
+        namespace: args.namespace,
+        values: certManagerValues(args.highAvailability),
+      },
+      { ...child, dependsOn: [...args.cluster.ready, ...(args.opts?.dependsOn ?? [])] },
+    );
+    const afterChart = { ...child, dependsOn: [this.release] };
+
+    const caSecret = `${CLUSTER_ISSUER}-local-ca`;
+    if (args.issuer.kind === "selfsigned") {
+      // Bootstrap: a self-signed issuer signs one root CA; the platform issuer signs leaves with that root.
+      const bootstrap = new k8s.apiextensions.CustomResource(
+        `${name}-selfsigned-bootstrap`,
+        {
+          apiVersion: `${CERT_GROUP}/v1`,
+          kind: "ClusterIssuer",
+          metadata: { name: `${CLUSTER_ISSUER}-bootstrap` },
+          spec: { selfSigned: {} },
+        },
+        afterChart,
+      );
+      new k8s.apiextensions.CustomResource(
+        `${name}-local-ca`,
+        {
+          apiVersion: `${CERT_GROUP}/v1`,
+          kind: "Certificate",
+          metadata: { name: caSecret, namespace: args.namespace },
+          spec: {
+            isCA: true,
+            commonName: "llm-platform local CA",
+            secretName: caSecret,
+            duration: "8760h",
+            privateKey: { algorithm: "ECDSA", size: 256 },
+            issuerRef: { name: `${CLUSTER_ISSUER}-bootstrap`, kind: "ClusterIssuer", group: CERT_GROUP },
+          },
+        },
+        { ...child, dependsOn: [bootstrap] },
+      );
+    }
+    this.issuer = new k8s.apiextensions.CustomResource(
+      `${name}-issuer`,
+      {
+        apiVersion: `${CERT_GROUP}/v1`,
+        kind: "ClusterIssuer",
+        metadata: { name: CLUSTER_ISSUER },
+        spec: issuerSpec(args.issuer, args.gateway, caSecret),
+      },
+      afterChart,
+    );
+    this.registerOutputs({});
+  }
+
+  /** A Certificate for `dnsNames`, stored in `secretName` in `namespace` (where the listener reads it). */
+  certificate(
+    name: string,
+    args: { namespace: pulumi.Input<string>; secretName: string; dnsNames: string[] },
+  ): k8s.apiextensions.CustomResource {
+    if (args.dnsNames.length === 0) throw new Error(`certificate ${name}: dnsNames must not be empty`);
+    return new k8s.apiextensions.CustomResource(
+      name,
+      {
+        apiVersion: `${CERT_GROUP}/v1`,
+        kind: "Certificate",
+        metadata: { name: args.secretName, namespace: args.namespace },
+        spec: {
+          secretName: args.secretName,
+          dnsNames: args.dnsNames,
+          issuerRef: { name: CLUSTER_ISSUER, kind: "ClusterIssuer", group: CERT_GROUP },
+          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+          duration: "2160h",
+          renewBefore: "720h",
+        },
+      },
+      { parent: this, provider: this.k8sProvider, dependsOn: [this.issuer] },
+    );
+  }
+}

@@ -1,0 +1,83 @@
+/** HTTPRoutes to services behind the gateway's HTTPS listener, and Envoy Gateway's per-route traffic policy. */
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+export const GATEWAY_API = "gateway.networking.k8s.io";
+export const ENVOY_GATEWAY_API = "gateway.envoyproxy.io/v1alpha1";
+
+/** Where routes attach: the gateway's HTTPS listener. */
+export interface ListenerRef {
+  gatewayName: string;
+  gatewayNamespace: string;
+  sectionName: string;
+}
+
+export interface RouteArgs {
+  /** Route name in its namespace (also names the traffic policy). */
+  routeName: string;
+  namespace: pulumi.Input<string>;
+  hostname: string;
+  listener: ListenerRef;
+  backend: { service: pulumi.Input<string>; port: number };
+  /**
+   * Whole-request timeout. Streaming completions hold the request open while tokens flow, so this bounds
+   * the longest generation rather than a network round trip.
+   */
+  requestTimeout: string;
+  labels?: Record<string, string>;
+}
+
+export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    name,
+    {
+      apiVersion: `${GATEWAY_API}/v1`,
+      kind: "HTTPRoute",
+      metadata: { name: args.routeName, namespace: args.namespace, labels: args.labels },
+      spec: {
+        parentRefs: [
+          {
+            group: GATEWAY_API,
+            kind: "Gateway",
+            name: args.listener.gatewayName,
+            namespace: args.listener.gatewayNamespace,
+            sectionName: args.listener.sectionName,
+          },
+        ],
+        hostnames: [args.hostname],
+        rules: [
+          {
+            matches: [{ path: { type: "PathPrefix", value: "/" } }],
+            backendRefs: [{ name: args.backend.service, port: args.backend.port }],
+            timeouts: { request: args.requestTimeout, backendRequest: args.requestTimeout },
+          },
+        ],
+      },
+    },
+    opts,
+  );
+}
+
+/**
+ * Least-request balancing for a route: generation time varies by orders of magnitude between requests, so
+ * round robin piles long generations onto one replica while others idle.
+ */
+export function leastRequestPolicy(
+  name: string,
+  args: { routeName: string; namespace: pulumi.Input<string> },
+  opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    name,
+    {
+      apiVersion: ENVOY_GATEWAY_API,
+      kind: "BackendTrafficPolicy",
+      metadata: { name: args.routeName, namespace: args.namespace },
+      spec: {
+        targetRefs: [{ group: GATEWAY_API, kind: "HTTPRoute", name: args.routeName }],
+        loadBalancer: { type: "LeastRequest" },
+      },
+    },
+    opts,
+  );
+}

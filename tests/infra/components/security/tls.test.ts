@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CHARTS } from "../../../../components/charts";
+import { CLUSTER_ISSUER, Tls, validateIssuer, type IssuerSettings } from "../../../../components/security/tls";
+import { capture, find, get, gpuCluster, ofType } from "../../helpers";
+
+const gateway = { name: "llm", namespace: "envoy-gateway-system", httpListener: "http" };
+const ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
+
+async function tls(issuer: IssuerSettings, ha = true) {
+  return (
+    await capture(() => {
+      const t = new Tls("t", { cluster: gpuCluster(), namespace: "cert-manager", issuer, gateway, highAvailability: ha });
+      t.certificate("t-cert", {
+        namespace: "envoy-gateway-system",
+        secretName: "gw-tls",
+        dnsNames: ["a.example.com", "grafana.example.com"],
+      });
+    })
+  ).resources;
+}
+
+test("installs the pinned cert-manager chart with its CRDs, Gateway API support and HA", async () => {
+  const r = find(await tls({ kind: "selfsigned" }), "kubernetes:helm.sh/v3:Release", "t-cert-manager");
+  assert.equal(r.inputs.chart, "cert-manager");
+  assert.equal(r.inputs.version, CHARTS.certManager.version);
+  assert.equal(get(r.inputs, "repositoryOpts", "repo"), "https://charts.jetstack.io");
+  assert.equal(get(r.inputs, "values", "crds", "enabled"), true);
+  assert.equal(get(r.inputs, "values", "config", "enableGatewayAPI"), true);
+  assert.equal(get(r.inputs, "values", "replicaCount"), 2);
+  assert.equal(get(r.inputs, "values", "podDisruptionBudget", "enabled"), true);
+  assert.equal(get(r.inputs, "values", "webhook", "replicaCount"), 2);
+  assert.ok(get(r.inputs, "values", "resources", "limits", "memory"));
+});
+
+test("selfsigned: a bootstrap issuer signs a CA, and the platform issuer signs with that CA", async () => {
+  const resources = await tls({ kind: "selfsigned" }, false);
+  const issuer = find(resources, ISSUER, "t-issuer");
+  assert.equal(get(issuer.inputs, "metadata", "name"), CLUSTER_ISSUER);
+  const caSecret = get(issuer.inputs, "spec", "ca", "secretName");
+  const ca = find(resources, "kubernetes:cert-manager.io/v1:Certificate", "t-local-ca");
+  assert.equal(get(ca.inputs, "spec", "isCA"), true);
+  assert.equal(get(ca.inputs, "spec", "secretName"), caSecret);
+  assert.deepEqual(get(find(resources, ISSUER, "t-selfsigned-bootstrap").inputs, "spec"), { selfSigned: {} });
+});
+
+test("acme http01 answers challenges through the gateway's HTTP listener", async () => {
+  const resources = await tls({ kind: "acme", email: "ops@example.com", server: "https://acme.example/dir", solver: "http01" });
+  const acme = get(find(resources, ISSUER, "t-issuer").inputs, "spec", "acme");
+  assert.equal(get(acme, "email"), "ops@example.com");
+  assert.equal(get(acme, "server"), "https://acme.example/dir");
+  const solver = (get(acme, "solvers") as unknown[])[0];
+  assert.deepEqual(get(solver, "http01", "gatewayHTTPRoute", "parentRefs"), [
+    { name: "llm", namespace: "envoy-gateway-system", kind: "Gateway", sectionName: "http" },
+  ]);
+  assert.equal(ofType(resources, "kubernetes:cert-manager.io/v1:Certificate").length, 1, "no local CA outside selfsigned");
+});
+
+test("acme dns01 uses the configured DNS provider with ambient credentials", async () => {
+  const resources = await tls({
+    kind: "acme",
+    email: "ops@example.com",
+    server: "https://acme.example/dir",
+    solver: "dns01",
+    dns01: { provider: "route53", region: "us-east-1" },
+  });
+  const solver = (get(find(resources, ISSUER, "t-issuer").inputs, "spec", "acme", "solvers") as unknown[])[0];
+  assert.equal(get(solver, "dns01", "route53", "region"), "us-east-1");
+  assert.equal(get(solver, "dns01", "route53", "accessKeyID"), undefined);
+});
+
+test("acme dns01 without a provider is rejected up front", () => {
+  assert.match(
+    validateIssuer({ kind: "acme", email: "ops@example.com", server: "https://acme.example/dir", solver: "dns01" }).join(),
+    /tls.issuer.dns01 is required when tls.issuer.solver is 'dns01'/,
+  );
+  assert.deepEqual(validateIssuer({ kind: "selfsigned" }), []);
+});
+
+test("ca: the issuer signs with the on-prem CA secret", async () => {
+  const issuer = find(await tls({ kind: "ca", secretName: "corp-ca" }), ISSUER, "t-issuer");
+  assert.deepEqual(get(issuer.inputs, "spec"), { ca: { secretName: "corp-ca" } });
+});
+
+test("the gateway certificate covers the service host names and rotates its key", async () => {
+  const cert = find(await tls({ kind: "ca", secretName: "corp-ca" }), "kubernetes:cert-manager.io/v1:Certificate", "t-cert");
+  assert.deepEqual(get(cert.inputs, "spec", "dnsNames"), ["a.example.com", "grafana.example.com"]);
+  assert.equal(get(cert.inputs, "spec", "secretName"), "gw-tls");
+  assert.equal(get(cert.inputs, "metadata", "namespace"), "envoy-gateway-system");
+  assert.deepEqual(get(cert.inputs, "spec", "issuerRef"), {
+    name: CLUSTER_ISSUER,
+    kind: "ClusterIssuer",
+    group: "cert-manager.io",
+  });
+  assert.equal(get(cert.inputs, "spec", "privateKey", "rotationPolicy"), "Always");
+});
