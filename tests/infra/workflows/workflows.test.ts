@@ -93,7 +93,7 @@ const FROM_OTHER_BRANCHES = new Set(["runtime/Dockerfile", "runtime/Smoke"]);
 /** Repository paths a workflow or its scripts call: scripts, TypeScript entry points, project folders. */
 function referencedPaths(source: string): string[] {
   const found = new Set<string>();
-  for (const m of source.matchAll(/(?:^|[\s"'=])((?:\.github|stacks|runtime|docs)\/[A-Za-z0-9_./-]+)/g))
+  for (const m of source.matchAll(/(?:^|[\s"'=])((?:\.github|\.ci|stacks|runtime|docs)\/[A-Za-z0-9_./-]+)/g))
     found.add(m[1].replace(/[.,]$/, ""));
   return [...found];
 }
@@ -103,7 +103,7 @@ for (const f of files)
     const source = text(f);
     for (const m of source.matchAll(/npm run (?:--silent )?([a-z][a-z0-9:-]*)/g))
       assert.ok(m[1] in scripts, `${f} runs npm script '${m[1]}', which package.json does not define`);
-    if (/\bnpm test\b/.test(source)) assert.ok("test" in scripts);
+    if (/\bnpm test\b/.test(source) || source.includes(".ci/run")) assert.ok("test" in scripts);
     const scriptsCalled = [...source.matchAll(/\.github\/scripts\/[a-z0-9-]+\.sh/g)].map((m) => m[0]);
     const all = [
       ...referencedPaths(source),
@@ -119,6 +119,12 @@ for (const f of files)
     for (const job of Object.values(workflow(f).jobs))
       if (job.uses?.startsWith("./")) assert.ok(existsSync(path.join(REPO_ROOT, job.uses)), `${f}: ${job.uses} does not exist`);
   });
+
+test("ci.yml runs the README's test command through .ci/run", () => {
+  assert.ok((workflow("ci.yml").jobs.test.steps ?? []).some((s) => s.run === ".ci/run"));
+  assert.match(readFileSync(path.join(REPO_ROOT, ".ci", "run"), "utf8"), /^npm test$/m);
+  assert.deepEqual(Object.keys(workflow("ci.yml").on), ["push", "pull_request"]);
+});
 
 test("the helper scripts parse with bash -n and call the smoke command exactly as documented", async () => {
   const dir = path.join(REPO_ROOT, ".github", "scripts");
