@@ -3,36 +3,36 @@
  * and by the offline plan (plan/), so both see exactly the same resource graph.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { unsupportedClusters, type ClusterSpec } from "../components/clusters";
+import type { ClusterSpec } from "../components/clusters";
 import { Platform } from "../components/platform";
 import { loadSettings } from "./config/load";
 import { readStackConfig, secretValue } from "./config/pulumi-config";
 import type { ClusterSettings, Settings } from "./config/schema";
 
-/** Raised when config is valid but names clusters this version cannot build yet. */
-export class UnsupportedClusterError extends Error {
-  constructor(readonly clusters: string[]) {
-    super(`Clusters not yet supported by this version: ${clusters.join(", ")}. Supported substrates: local, onprem.`);
-    this.name = "UnsupportedClusterError";
-  }
-}
-
-function clusterSpec(c: ClusterSettings): ClusterSpec {
+function clusterSpec(c: ClusterSettings, settings: Settings): ClusterSpec {
   // Secrets are resolved here, by name, so that components only ever see secret outputs.
   if (c.substrate === "onprem") return { ...c, kubeconfig: secretValue(c.kubeconfigSecret) };
+  const tags = { "llm-platform/environment": settings.environment, "llm-platform/managed-by": "pulumi" };
+  if (c.substrate === "eks") {
+    // cert-manager gets a Route 53 identity only where the stack solves ACME challenges there.
+    const issuer = settings.tls.issuer;
+    const route53 =
+      issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01?.provider === "route53" ? issuer.dns01 : undefined;
+    const dnsZone = route53 ? { name: settings.domain, id: route53.hostedZoneId } : undefined;
+    return { ...c, dnsZone, tags };
+  }
+  if (c.substrate === "aks") return { ...c, tags };
   return c;
 }
 
 export function composePlatform(settings: Settings): Platform {
-  const unsupported = unsupportedClusters(settings.clusters);
-  if (unsupported.length > 0) throw new UnsupportedClusterError(unsupported);
   const grafanaKey = settings.observability.grafanaAdminPasswordSecret;
   // validateSecretReferences requires it; this guards callers that skipped validation.
   if (grafanaKey === undefined) throw new Error("observability.grafanaAdminPasswordSecret is required");
   return new Platform("llm", {
     environment: settings.environment,
     domain: settings.domain,
-    clusters: settings.clusters.map(clusterSpec),
+    clusters: settings.clusters.map((c) => clusterSpec(c, settings)),
     models: settings.models,
     runtime: { image: settings.runtime.image, apiKeys: secretValue(settings.runtime.apiKeysSecret) },
     tls: settings.tls,

@@ -1,5 +1,7 @@
 /** Picks the cluster component for a substrate; each returns the same `ClusterRecord`. */
 import type * as pulumi from "@pulumi/pulumi";
+import { EksCluster, type EksClusterArgs } from "./aws";
+import { AksCluster, type AksClusterArgs } from "./azure";
 import { LocalCluster, type LocalClusterArgs } from "./local";
 import { OnPremCluster, type OnPremClusterArgs } from "./onprem";
 import type { ClusterRecord } from "./record";
@@ -9,18 +11,11 @@ export type { ClusterRecord } from "./record";
 export type ClusterSpec =
   | ({ name: string; substrate: "local" } & LocalClusterArgs)
   | ({ name: string; substrate: "onprem" } & OnPremClusterArgs)
-  | { name: string; substrate: "eks" }
-  | { name: string; substrate: "aks" };
+  | ({ name: string; substrate: "eks" } & EksClusterArgs)
+  | ({ name: string; substrate: "aks" } & AksClusterArgs);
 
-/** Substrates this version can build. The cloud ones arrive with their cluster components. */
-export const SUPPORTED_SUBSTRATES = ["local", "onprem"] as const;
-
-/** Clusters whose substrate is accepted by config but not built yet, described for the error message. */
-export function unsupportedClusters(specs: readonly { name: string; substrate: string }[]): string[] {
-  return specs
-    .filter((s) => !(SUPPORTED_SUBSTRATES as readonly string[]).includes(s.substrate))
-    .map((s) => `${s.name} (${s.substrate})`);
-}
+/** Substrates this version can build. */
+export const SUPPORTED_SUBSTRATES = ["local", "onprem", "eks", "aks"] as const;
 
 export function createCluster(spec: ClusterSpec, opts?: pulumi.ComponentResourceOptions): ClusterRecord {
   switch (spec.substrate) {
@@ -28,7 +23,9 @@ export function createCluster(spec: ClusterSpec, opts?: pulumi.ComponentResource
       return new LocalCluster(spec.name, spec, opts).record;
     case "onprem":
       return new OnPremCluster(spec.name, spec, opts).record;
-    default:
-      throw new Error(`cluster '${spec.name}': substrate '${spec.substrate}' is not yet supported`);
+    case "eks":
+      return new EksCluster(spec.name, spec, opts).record;
+    case "aks":
+      return new AksCluster(spec.name, spec, opts).record;
   }
 }

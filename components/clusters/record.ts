@@ -32,6 +32,11 @@ export interface ClusterRecord {
     tolerations: Toleration[];
     /** Install NVIDIA's gpu-operator (device plugin, DCGM exporter); false where the substrate provides them. */
     installOperator: boolean;
+    /**
+     * The node image already carries the NVIDIA driver and container toolkit (EKS AL2023 NVIDIA AMI): the
+     * operator must run with its driver and toolkit disabled. Unset means false.
+     */
+    driverPreinstalled?: boolean;
   };
   storageClass: pulumi.Input<string>;
   loadBalancer: {
@@ -42,6 +47,28 @@ export interface ClusterRecord {
   kmsKeyArn?: pulumi.Output<string>;
   /** Resources the workloads must wait for (node groups, add-ons). */
   ready: pulumi.Resource[];
+  /**
+   * Cloud identities bound to Kubernetes service accounts (EKS Pod Identity, AKS workload identity). The
+   * Kubernetes layer runs the workload under `serviceAccount` in `namespace`, with these annotations on the
+   * account and labels on the pods. Absent on substrates without cloud identities.
+   */
+  identities?: {
+    /** The serving pods: read the model store. */
+    serving?: WorkloadIdentity;
+    /** cert-manager's controller: ACME DNS-01 in the stack's zone. */
+    certManager?: WorkloadIdentity;
+  };
+  /** Where cert-manager solves DNS-01 challenges, when the cluster granted it a DNS identity. */
+  dns01?: { route53: { region: string; hostedZoneID: pulumi.Output<string> } };
+  /** Image registry of this cluster (ECR repository URL, ACR login server), when it has one. */
+  registry?: pulumi.Output<string>;
+}
+
+export interface WorkloadIdentity {
+  namespace: string;
+  serviceAccount: string;
+  serviceAccountAnnotations: Record<string, pulumi.Input<string>>;
+  podLabels: Record<string, string>;
 }
 
 /** A pod tolerates exactly the taints its nodes carry. */

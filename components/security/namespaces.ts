@@ -113,11 +113,12 @@ export function platformNamespaces(opts: {
       name: NAMESPACES.monitoring,
       podSecurity: "privileged",
       quota: {
-        "requests.cpu": formatCpu(promCpu + 4000),
-        "requests.memory": formatMemory(promMem + 8192),
-        "limits.memory": formatMemory(promMem * 2 + 16384),
+        // Headroom beyond Prometheus is for per-node pods (node-exporter) on clusters of a few hundred nodes.
+        "requests.cpu": formatCpu(promCpu + 16000),
+        "requests.memory": formatMemory(promMem + 32768),
+        "limits.memory": formatMemory(promMem * 2 + 65536),
         "requests.storage": formatMemory(memoryMi(opts.monitoringStorage) * opts.replicas + 30 * 1024),
-        pods: "100",
+        pods: "1000",
         "services.loadbalancers": "0",
       },
       defaults: { cpu: "100m", memory: "128Mi", memoryLimit: "512Mi" },
@@ -134,7 +135,8 @@ export function platformNamespaces(opts: {
       // The driver, toolkit and device plugin daemonsets run privileged on the GPU nodes.
       name: NAMESPACES.gpuOperator,
       podSecurity: "privileged",
-      quota: { pods: "200", "services.loadbalancers": "0" },
+      // About ten operand pods per GPU node: the ceiling allows a few hundred GPU nodes.
+      quota: { pods: "3000", "services.loadbalancers": "0" },
       defaults: { cpu: "100m", memory: "128Mi", memoryLimit: "1Gi" },
     });
   return specs;

@@ -62,15 +62,18 @@ export function checkDrIndependence(prod: Settings, dr: Settings): string[] {
         `models.${model} on ${cluster}: reads ${bucket}, prod's own bucket; point it at the replica in the DR region`,
       );
   }
-  // Which DR region prod replicates to is declared on prod's clusters (drRegion / drLocation).
+  // Which DR region prod replicates to is declared on prod's clusters (`dr.region` on EKS, `drLocation` on AKS).
   const declared = new Set(
     prod.clusters.flatMap((c) =>
-      c.substrate === "eks" && c.drRegion ? [c.drRegion] : c.substrate === "aks" && c.drLocation ? [c.drLocation] : [],
+      c.substrate === "eks" && c.dr ? [c.dr.region] : c.substrate === "aks" && c.drLocation ? [c.drLocation] : [],
     ),
   );
   for (const region of regionsOf(dr))
     if (declared.size > 0 && !declared.has(region))
-      problems.push(`clusters: dr runs in ${region} but prod replicates to ${[...declared].join(", ")} (drRegion)`);
+      problems.push(`clusters: dr runs in ${region} but prod replicates to ${[...declared].join(", ")} (clusters[].dr.region)`);
+  const ecrRegion = /^[0-9]{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\//.exec(dr.runtime.image)?.[1];
+  if (ecrRegion !== undefined && prodRegions.has(ecrRegion))
+    problems.push(`runtime.image: pulled from ECR in ${ecrRegion}, prod's region; use the replica in the DR region`);
   return problems;
 }
 

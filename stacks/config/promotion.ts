@@ -26,14 +26,31 @@ export interface PromotionRule {
   scope: Scope;
   /** Keys of the selected object(s) that may still differ, e.g. a model's bucket in each region. */
   except?: string[];
+  /** What is compared, when it is not the value itself (e.g. an image without its registry host). */
+  normalize?: (value: unknown) => unknown;
   why: string;
+}
+
+/**
+ * What identifies an image regardless of the registry serving it: repository path, tag and digest. A regional
+ * replica (dr pulls from the ECR replica in its own region) serves the same image under another host; ECR
+ * replication and registry copies keep the digest, so a digest-pinned reference stays exact.
+ */
+export function imageIdentity(ref: string): string {
+  const [first, ...rest] = ref.split("/");
+  const isRegistryHost = rest.length > 0 && (first.includes(".") || first.includes(":") || first === "localhost");
+  return isRegistryHost ? rest.join("/") : ref;
 }
 
 export const MUST_MATCH: readonly PromotionRule[] = [
   {
     path: "runtime",
     scope: "chain",
-    why: "the runtime image promoted to prod must be the one dev and staging tested; bump it in every stack file in one change",
+    normalize: (runtime) =>
+      isObject(runtime) && typeof runtime.image === "string" ? { ...runtime, image: imageIdentity(runtime.image) } : runtime,
+    why:
+      "the runtime image promoted to prod must be the one dev and staging tested (its registry may be a regional replica); " +
+      "bump it in every stack file in one change",
   },
   { path: "models[*].name", scope: "chain", why: "the same models are promoted, and clients address them by these ids" },
   {
@@ -131,7 +148,8 @@ export function checkPromotion(
     const present = SCOPE_STACKS[rule.scope].filter((s) => stacks[s] !== undefined);
     const reference = present.includes("prod") ? "prod" : present[0];
     if (reference === undefined) continue;
-    const pick = (s: ChainStack) => omit(select(stacks[s], rule.path), rule.except ?? []);
+    const normalize = rule.normalize ?? ((v: unknown) => v);
+    const pick = (s: ChainStack) => normalize(omit(select(stacks[s], rule.path), rule.except ?? []));
     const expected = pick(reference);
     for (const stack of present) {
       if (stack === reference) continue;

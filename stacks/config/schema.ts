@@ -4,6 +4,7 @@
  * production-safe: `local` relaxes only what a laptop cannot have.
  */
 import { z } from "zod";
+import { NETWORK_PREFIX_RANGE, parseCidr } from "../../components/clusters/cidr";
 
 export const ENVIRONMENTS = ["local", "dev", "staging", "prod", "onprem", "dr"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -64,6 +65,26 @@ const gpuNodes = z.strictObject({
   devicePlugin: z.enum(["gpu-operator", "preinstalled"]).default("gpu-operator"),
 });
 
+/** An IPv4 CIDR with its host bits clear, e.g. 10.20.0.0/16. */
+const ipv4Cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
+  error: "must be an IPv4 CIDR with the host bits clear, such as 10.20.0.0/16",
+});
+/** A VPC/VNet CIDR the subnet plan can split (components/clusters/cidr.ts). */
+const networkCidr = ipv4Cidr.refine(
+  (v) => {
+    const c = parseCidr(v);
+    return c !== undefined && c.prefix >= NETWORK_PREFIX_RANGE.min && c.prefix <= NETWORK_PREFIX_RANGE.max;
+  },
+  { error: `must be an IPv4 CIDR between /${NETWORK_PREFIX_RANGE.min} and /${NETWORK_PREFIX_RANGE.max}, such as 10.20.0.0/16` },
+);
+
+/** On-prem network ranges, when known: checked for overlap with the cloud clusters of a hybrid stack. */
+const onpremNetwork = z.strictObject({
+  podCidr: ipv4Cidr.optional(),
+  serviceCidr: ipv4Cidr.optional(),
+  nodeCidrs: z.array(ipv4Cidr).default([]),
+});
+
 /** A `local` cluster: whatever kubeconfig context is current (kind, k3d, Docker Desktop). CPU only. */
 const localCluster = z.strictObject({
   name: dnsLabel,
@@ -88,12 +109,26 @@ const onpremCluster = z.strictObject({
     devicePlugin: "gpu-operator",
   }),
   loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
+  network: onpremNetwork.optional(),
 });
 
 const poolBounds = {
   min: z.number().int().min(0).max(1000),
   max: z.number().int().min(1).max(1000),
 };
+
+const kubernetesVersion = z.string().regex(/^1\.[0-9]{2}$/, { error: "must be a Kubernetes minor version such as 1.33" });
+const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, { error: "must be an AWS region such as us-east-1" });
+const azureLocation = z.string().regex(/^[a-z]+[a-z0-9]*$/, { error: "must be an Azure region name such as westeurope" });
+const logRetentionDays = z.number().int().min(30).max(3653);
+
+/** S3 bucket names: 3-63 lower-case letters, digits, '-' (dots are left out: they break TLS virtual hosting). */
+const s3BucketName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, {
+  error: "must be an S3 bucket name: 3-63 lower-case letters, digits and '-', no dots",
+});
+const ecrRepositoryName = z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, {
+  error: "must be an ECR repository name such as llm-runtime",
+});
 
 const eksGpuPool = z.strictObject({
   name: dnsLabel,
@@ -108,19 +143,40 @@ const eksGpuPool = z.strictObject({
 const eksCluster = z.strictObject({
   name: dnsLabel,
   substrate: z.literal("eks"),
-  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, { error: "must be an AWS region such as us-east-1" }),
-  version: z.string().regex(/^1\.[0-9]{2}$/, { error: "must be a Kubernetes minor version such as 1.33" }),
-  vpcCidr: z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/, { error: "must be an IPv4 CIDR such as 10.20.0.0/16" }),
+  region: awsRegion,
+  version: kubernetesVersion,
+  vpcCidr: networkCidr,
   availabilityZones: z.number().int().min(2).max(3).default(3),
+  /** `perZone`: one NAT gateway per zone, so a zone outage leaves the others' egress up. `single`: one, for dev. */
+  natGateways: z.enum(["perZone", "single"]).default("perZone"),
+  /** Service ClusterIP range; must not overlap the VPC or any other network of the stack. */
+  serviceCidr: ipv4Cidr.default("172.20.0.0/16"),
   /** CIDRs allowed to reach the public API endpoint; empty keeps the endpoint private only. */
-  publicAccessCidrs: z.array(z.string()).default([]),
+  publicAccessCidrs: z.array(ipv4Cidr).default([]),
+  /** IAM role ARNs granted cluster-admin through EKS access entries (the creator is admin already). */
+  adminRoleArns: z
+    .array(z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, { error: "must be an IAM role ARN" }))
+    .default([]),
+  /** Days control-plane logs are kept in CloudWatch. */
+  logRetentionDays: logRetentionDays.default(90),
   systemPool: z
     .strictObject({ instanceTypes: z.array(z.string()).min(1), ...poolBounds })
     .default({ instanceTypes: ["m7i.large"], min: 2, max: 4 }),
   gpuPools: z.array(eksGpuPool).min(1),
   loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
-  /** Region that holds replicas of the model bucket and image repository (disaster recovery). */
-  drRegion: z.string().optional(),
+  artifacts: z.strictObject({
+    /**
+     * `primary`: this stack creates the model bucket and image repository (and their replicas when `dr` is
+     * set). `replica`: this stack reads the replicas a primary stack created in this region (the dr stack).
+     */
+    role: z.enum(["primary", "replica"]).default("primary"),
+    /** S3 bucket the models are read from; s3:// model sources served on this cluster must name it. */
+    modelBucket: s3BucketName,
+    /** ECR repository of the runtime image. */
+    repository: ecrRepositoryName.default("llm-platform/llm-runtime"),
+  }),
+  /** Replicate the model bucket and the image repository to a second region (the dr stack's region). */
+  dr: z.strictObject({ region: awsRegion, modelBucket: s3BucketName }).optional(),
 });
 
 const aksGpuPool = z.strictObject({
@@ -130,20 +186,51 @@ const aksGpuPool = z.strictObject({
   vmSize: z.string().regex(/^Standard_[A-Za-z0-9_]+$/, { error: "must be an Azure VM size such as Standard_NC24ads_A100_v4" }),
   ...poolBounds,
   priority: z.enum(["Regular", "Spot"]).default("Regular"),
+  osDiskSizeGb: z.number().int().min(50).max(4095).default(200),
 });
+
+/** Storage account names: 3-24 lower-case letters and digits, globally unique. */
+const storageAccountName = z
+  .string()
+  .regex(/^[a-z0-9]{3,24}$/, { error: "must be a storage account name: 3-24 lower-case letters and digits" });
 
 const aksCluster = z.strictObject({
   name: dnsLabel,
   substrate: z.literal("aks"),
-  location: z.string().regex(/^[a-z]+[a-z0-9]*$/, { error: "must be an Azure region name such as westeurope" }),
-  version: z.string().regex(/^1\.[0-9]{2}$/, { error: "must be a Kubernetes minor version such as 1.33" }),
-  vnetCidr: z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/, { error: "must be an IPv4 CIDR such as 10.30.0.0/16" }),
-  authorizedIpRanges: z.array(z.string()).default([]),
+  location: azureLocation,
+  version: kubernetesVersion,
+  vnetCidr: networkCidr,
+  /** Overlay pod range (pods do not take VNet addresses with Azure CNI overlay). */
+  podCidr: ipv4Cidr.default("10.244.0.0/16"),
+  serviceCidr: ipv4Cidr.default("172.16.0.0/16"),
+  authorizedIpRanges: z.array(ipv4Cidr).default([]),
   privateCluster: z.boolean().default(false),
-  systemPool: z.strictObject({ vmSize: z.string(), ...poolBounds }).default({ vmSize: "Standard_D4ds_v5", min: 2, max: 4 }),
+  /** `Standard` carries the uptime SLA; `Free` is for dev. */
+  tier: z.enum(["Free", "Standard"]).default("Standard"),
+  logRetentionDays: logRetentionDays.default(90),
+  systemPool: z
+    .strictObject({ vmSize: z.string().regex(/^Standard_[A-Za-z0-9_]+$/, { error: "must be an Azure VM size" }), ...poolBounds })
+    .default({ vmSize: "Standard_D4ds_v5", min: 2, max: 4 }),
   gpuPools: z.array(aksGpuPool).min(1),
+  /** `gpu-operator`: AKS skips its driver and NVIDIA's operator installs it; `aks`: the node image's driver. */
+  gpuDriver: z.enum(["gpu-operator", "aks"]).default("gpu-operator"),
   loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
-  drLocation: z.string().optional(),
+  artifacts: z.strictObject({
+    /** Model storage account (globally unique); azureBlob model sources served on this cluster must name it. */
+    storageAccount: storageAccountName,
+    container: z
+      .string()
+      .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, { error: "must be a blob container name such as models" })
+      .default("models"),
+    /** Container registry name (globally unique, 5-50 letters and digits). */
+    registry: z.string().regex(/^[a-zA-Z0-9]{5,50}$/, { error: "must be a registry name: 5-50 letters and digits" }),
+    /** Key Vault name (globally unique, 3-24 characters). */
+    keyVault: z.string().regex(/^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, {
+      error: "must be a Key Vault name: 3-24 letters, digits and '-', starting with a letter",
+    }),
+  }),
+  /** Region holding the registry's geo-replica; the model storage replicates to the region pair (RA-GZRS). */
+  drLocation: azureLocation.optional(),
 });
 
 export const clusterSchema = z.discriminatedUnion("substrate", [localCluster, onpremCluster, eksCluster, aksCluster]);

@@ -2,9 +2,18 @@
  * Cross-field rules over an already-typed settings object. Each is a plain exported function returning the
  * issues it finds, so each is tested on its own (tests/infra/stacks/config/validators.test.ts).
  */
+import { overlaps, parseCidr } from "../../components/clusters/cidr";
 import { RESERVED_HOSTS } from "../../components/traffic/hosts";
-import type { ConfigIssue } from "./issues";
-import type { Environment, Settings } from "./schema";
+import {
+  AWS_REGIONS,
+  AZURE_GPU_VM_SIZES,
+  AZURE_REGION_PAIRS,
+  AZURE_REGIONS,
+  CATALOG_AS_OF,
+  EC2_GPU_INSTANCE_TYPES,
+} from "./cloud-catalog";
+import { formatPath, type ConfigIssue } from "./issues";
+import type { ClusterSettings, Environment, ModelSource, Settings } from "./schema";
 
 type Path = (string | number)[];
 
@@ -172,6 +181,244 @@ export function validateSecretReferences(settings: Settings, configKeys: Readonl
   return issues;
 }
 
+const catalogNote = `(stacks/config/cloud-catalog.ts, as of ${CATALOG_AS_OF})`;
+
+/** Cloud regions are real region names: a typo would otherwise surface minutes into a deployment. */
+export function validateCloudRegions(settings: Pick<Settings, "clusters">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const check = (path: Path, value: string, known: readonly string[], cloud: string) => {
+    if (!known.includes(value))
+      issues.push({
+        path,
+        message: `must be a known ${cloud} region ${catalogNote}, such as ${known.slice(0, 3).join(", ")}`,
+        value,
+      });
+  };
+  settings.clusters.forEach((c, i) => {
+    if (c.substrate === "eks") {
+      check(["clusters", i, "region"], c.region, AWS_REGIONS, "AWS");
+      if (c.dr) check(["clusters", i, "dr", "region"], c.dr.region, AWS_REGIONS, "AWS");
+    }
+    if (c.substrate === "aks") {
+      check(["clusters", i, "location"], c.location, AZURE_REGIONS, "Azure");
+      if (c.drLocation !== undefined) check(["clusters", i, "drLocation"], c.drLocation, AZURE_REGIONS, "Azure");
+    }
+  });
+  return issues;
+}
+
+/** GPU pools name instance types / VM sizes that carry NVIDIA GPUs (the taint and device plugin assume them). */
+export function validateGpuMachineTypes(settings: Pick<Settings, "clusters">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  settings.clusters.forEach((c, i) => {
+    if (c.substrate === "eks")
+      c.gpuPools.forEach((p, j) =>
+        p.instanceTypes.forEach((t, k) => {
+          if (!(t in EC2_GPU_INSTANCE_TYPES))
+            issues.push({
+              path: ["clusters", i, "gpuPools", j, "instanceTypes", k],
+              message: `must be an EC2 instance type with NVIDIA GPUs ${catalogNote}: g4dn, g5, g6, g6e, gr6, p4d, p4de, p5, p5e, p5en or p6-b200 sizes`,
+              value: t,
+            });
+        }),
+      );
+    if (c.substrate === "aks")
+      c.gpuPools.forEach((p, j) => {
+        if (!(p.vmSize in AZURE_GPU_VM_SIZES))
+          issues.push({
+            path: ["clusters", i, "gpuPools", j, "vmSize"],
+            message: `must be an Azure VM size with NVIDIA GPUs that AKS supports ${catalogNote}: one of ${Object.keys(AZURE_GPU_VM_SIZES).join(", ")}`,
+            value: p.vmSize,
+          });
+      });
+  });
+  return issues;
+}
+
+interface NamedRange {
+  path: Path;
+  cidr: string;
+}
+
+/** The address ranges a cluster occupies: its network, and pod/service ranges that are routed or translated. */
+export function clusterRanges(c: ClusterSettings, i: number): NamedRange[] {
+  const at = (...rest: (string | number)[]): Path => ["clusters", i, ...rest];
+  switch (c.substrate) {
+    case "eks":
+      return [
+        { path: at("vpcCidr"), cidr: c.vpcCidr },
+        { path: at("serviceCidr"), cidr: c.serviceCidr },
+      ];
+    case "aks":
+      return [
+        { path: at("vnetCidr"), cidr: c.vnetCidr },
+        { path: at("podCidr"), cidr: c.podCidr },
+        { path: at("serviceCidr"), cidr: c.serviceCidr },
+      ];
+    case "onprem": {
+      const n = c.network;
+      if (!n) return [];
+      return [
+        ...(n.podCidr ? [{ path: at("network", "podCidr"), cidr: n.podCidr }] : []),
+        ...(n.serviceCidr ? [{ path: at("network", "serviceCidr"), cidr: n.serviceCidr }] : []),
+        ...n.nodeCidrs.map((cidr, k) => ({ path: at("network", "nodeCidrs", k), cidr })),
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+/**
+ * No two ranges of a stack overlap, within a cluster or across clusters: hybrid sites are connected (VPN,
+ * peering), and an overlap makes some pod, node or service unreachable from the other side.
+ */
+export function validateNetworkOverlaps(settings: Pick<Settings, "clusters">): ConfigIssue[] {
+  const ranges = settings.clusters.flatMap(clusterRanges);
+  const issues: ConfigIssue[] = [];
+  ranges.forEach((r, b) => {
+    const rc = parseCidr(r.cidr);
+    if (!rc) return; // the schema already reported it
+    for (let a = 0; a < b; a++) {
+      const oc = parseCidr(ranges[a].cidr);
+      if (oc && overlaps(oc, rc)) {
+        issues.push({
+          path: r.path,
+          message: `overlaps ${formatRange(ranges[a])}; every network of a stack must be disjoint`,
+          value: r.cidr,
+        });
+        return;
+      }
+    }
+  });
+  return issues;
+}
+
+const formatRange = (r: NamedRange) => `${formatPath(r.path)} (${r.cidr})`;
+
+/**
+ * Disaster recovery: the DR peer is another region; a primary replicates, a replica (the dr stack) only
+ * reads and so depends on nothing in the primary region; HA environments keep a NAT gateway per zone.
+ */
+export function validateDisasterRecovery(settings: Pick<Settings, "clusters" | "environment">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const env = settings.environment;
+  settings.clusters.forEach((c, i) => {
+    if (c.substrate === "eks") {
+      if (c.dr && c.dr.region === c.region)
+        issues.push({
+          path: ["clusters", i, "dr", "region"],
+          message: `must differ from the cluster's region (${c.region})`,
+          value: c.dr.region,
+        });
+      if (c.dr && c.dr.modelBucket === c.artifacts.modelBucket)
+        issues.push({
+          path: ["clusters", i, "dr", "modelBucket"],
+          message: "must differ from artifacts.modelBucket (S3 bucket names are global)",
+          value: c.dr.modelBucket,
+        });
+      if (c.dr && c.artifacts.role === "replica")
+        issues.push({
+          path: ["clusters", i, "dr"],
+          message: "must be unset when artifacts.role is 'replica': only a primary replicates",
+        });
+      if (env === "dr" && c.artifacts.role !== "replica")
+        issues.push({
+          path: ["clusters", i, "artifacts", "role"],
+          message: "must be 'replica' in environment dr: the dr stack reads the replicas and creates nothing the primary owns",
+          value: c.artifacts.role,
+        });
+      if (HIGHLY_AVAILABLE_ENVIRONMENTS.includes(env) && c.natGateways !== "perZone")
+        issues.push({
+          path: ["clusters", i, "natGateways"],
+          message: `must be 'perZone' in '${env}' so that one zone's outage does not cut every zone's egress`,
+          value: c.natGateways,
+        });
+    }
+    if (c.substrate === "aks") {
+      const pair = AZURE_REGION_PAIRS[c.location];
+      if (pair === null)
+        issues.push({
+          path: ["clusters", i, "location"],
+          message:
+            "has no Azure region pair, so the model storage account cannot be geo-redundant (RA-GZRS); choose a paired region",
+          value: c.location,
+        });
+      if (c.drLocation !== undefined && c.drLocation === c.location)
+        issues.push({
+          path: ["clusters", i, "drLocation"],
+          message: `must differ from location (${c.location})`,
+          value: c.drLocation,
+        });
+      else if (c.drLocation !== undefined && pair && c.drLocation !== pair)
+        issues.push({
+          path: ["clusters", i, "drLocation"],
+          message: `must be '${pair}', the pair of ${c.location}: model storage geo-replicates there, so the registry replica belongs there too`,
+          value: c.drLocation,
+        });
+    }
+  });
+  return issues;
+}
+
+function servedSources(m: Settings["models"][number], clusterName: string): ModelSource {
+  return m.sourceByCluster[clusterName] ?? m.source;
+}
+
+/**
+ * Every model a cloud cluster serves comes from the store that cluster creates (or reads, for replicas):
+ * that is the only store its serving identity may read.
+ */
+export function validateModelStores(settings: Pick<Settings, "clusters" | "models">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  settings.models.forEach((m, mi) => {
+    for (const c of settings.clusters) {
+      if (m.clusters !== undefined && !m.clusters.includes(c.name)) continue;
+      const src = servedSources(m, c.name);
+      const path: Path =
+        c.name in m.sourceByCluster ? ["models", mi, "sourceByCluster", c.name, "uri"] : ["models", mi, "source", "uri"];
+      if (c.substrate === "eks" && src.kind === "s3") {
+        const bucket = /^s3:\/\/([^/]+)/.exec(src.uri)?.[1];
+        if (bucket !== c.artifacts.modelBucket)
+          issues.push({
+            path,
+            message: `must be in s3://${c.artifacts.modelBucket}/, the model bucket of cluster '${c.name}' (its serving identity reads only that bucket)`,
+            value: src.uri,
+          });
+      } else if (c.substrate === "aks" && src.kind === "azureBlob") {
+        const prefix = `https://${c.artifacts.storageAccount}.blob.core.windows.net/${c.artifacts.container}/`;
+        if (!`${src.uri}/`.startsWith(prefix))
+          issues.push({
+            path,
+            message: `must be under ${prefix}, the model container of cluster '${c.name}' (its serving identity reads only that container)`,
+            value: src.uri,
+          });
+      } else if ((c.substrate === "eks" && src.kind === "azureBlob") || (c.substrate === "aks" && src.kind === "s3"))
+        issues.push({
+          path: path.slice(0, -1).concat("kind"),
+          message: `cluster '${c.name}' (${c.substrate}) cannot read '${src.kind}' sources; use ${c.substrate === "eks" ? "s3" : "azureBlob"} or a per-cluster source (sourceByCluster)`,
+          value: src.kind,
+        });
+    }
+  });
+  return issues;
+}
+
+/** In environment dr, an ECR image is pulled from a dr cluster's own region, never from the primary's. */
+export function validateImageLocality(settings: Pick<Settings, "clusters" | "environment" | "runtime">): ConfigIssue[] {
+  if (settings.environment !== "dr") return [];
+  const region = /^[0-9]{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\//.exec(settings.runtime.image)?.[1];
+  const regions = settings.clusters.flatMap((c) => (c.substrate === "eks" ? [c.region] : []));
+  if (region === undefined || regions.includes(region)) return [];
+  return [
+    {
+      path: ["runtime", "image"],
+      message: `must come from the ECR replica in this stack's region (${regions.join(", ")}): the dr stack may not depend on ${region}`,
+      value: settings.runtime.image,
+    },
+  ];
+}
+
 /** TLS and host-name rules: DNS-01 needs a provider; model names must not take a reserved host name. */
 export function validateTrafficRules(settings: Pick<Settings, "tls" | "models">): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -198,6 +445,25 @@ export function validateTrafficRules(settings: Pick<Settings, "tls" | "models">)
   return issues;
 }
 
+/**
+ * A model placed on a `local` cluster (CPU only) must ask for no GPU: its pods would otherwise wait forever
+ * for a GPU node. Placement is `models[i].clusters`, or every cluster when unset.
+ */
+export function validateGpuPlacement(settings: Pick<Settings, "clusters" | "models">): ConfigIssue[] {
+  const cpuOnly = settings.clusters.filter((c) => c.substrate === "local").map((c) => c.name);
+  const issues: ConfigIssue[] = [];
+  settings.models.forEach((m, i) => {
+    const on = cpuOnly.filter((c) => m.clusters === undefined || m.clusters.includes(c));
+    if (m.gpus > 0 && on.length > 0)
+      issues.push({
+        path: ["models", i, "gpus"],
+        message: `must be 0 on CPU-only cluster${on.length === 1 ? "" : "s"} ${on.join(", ")} (substrate local has no GPUs)`,
+        value: m.gpus,
+      });
+  });
+  return issues;
+}
+
 /** Every cross-field rule, in the order their messages are reported. */
 export function validateSettings(settings: Settings, configKeys: ReadonlyMap<string, boolean>): ConfigIssue[] {
   return [
@@ -206,6 +472,13 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateModelPlacement(settings),
     ...validateEnvironmentRules(settings),
     ...validateTrafficRules(settings),
+    ...validateGpuPlacement(settings),
     ...validateSecretReferences(settings, configKeys),
+    ...validateCloudRegions(settings),
+    ...validateGpuMachineTypes(settings),
+    ...validateNetworkOverlaps(settings),
+    ...validateDisasterRecovery(settings),
+    ...validateModelStores(settings),
+    ...validateImageLocality(settings),
   ];
 }

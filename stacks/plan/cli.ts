@@ -9,7 +9,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/issues";
-import { UnsupportedClusterError } from "../program";
 import { diffPlans, parsePlanDocument, PlanDocumentError, renderDiffText, summaryLine } from "./diff";
 import { renderText, toDocument } from "./render";
 import { runPlan } from "./run";
@@ -29,9 +28,15 @@ function readEarlierPlan(file: string) {
   return parsePlanDocument(text, file);
 }
 
-function fail(message: string, code: number): never {
+/** Exits once stdout and stderr are flushed: on a pipe they are asynchronous, and a bare exit cuts a large plan short. */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+function fail(message: string, code: number): number {
   process.stderr.write(`${message}\n`);
-  process.exit(code);
+  return code;
 }
 
 async function cli(argv: string[]): Promise<number> {
@@ -66,17 +71,9 @@ async function cli(argv: string[]): Promise<number> {
   return plan.policies.every((p) => p.passed) ? 0 : 2;
 }
 
-cli(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    // Config problems are the user's to fix: the message alone, no stack trace.
-    if (
-      e instanceof ConfigError ||
-      e instanceof UnsupportedClusterError ||
-      e instanceof StackFileError ||
-      e instanceof PlanDocumentError
-    )
-      fail(e.message, 1);
-    fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1);
-  },
-);
+cli(process.argv.slice(2)).then(exitWhenFlushed, (e: unknown) => {
+  // Config problems are the user's to fix: the message alone, no stack trace.
+  if (e instanceof ConfigError || e instanceof StackFileError || e instanceof PlanDocumentError)
+    exitWhenFlushed(fail(e.message, 1));
+  else exitWhenFlushed(fail(`plan failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 1));
+});

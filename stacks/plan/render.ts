@@ -1,4 +1,5 @@
 /** Renders a plan for people (a table) or for machines (one JSON document, secrets masked). */
+import { renderCost, type CostEstimate } from "../cost/estimate";
 import { maskSecrets } from "../policy/inspect";
 import type { Plan } from "./run";
 
@@ -6,6 +7,7 @@ export interface PlanDocument {
   stack: string;
   resources: { type: string; name: string; parent: string | null; inputs: unknown }[];
   policies: { name: string; passed: boolean; message: string }[];
+  cost: CostEstimate;
 }
 
 export function toDocument(plan: Plan): PlanDocument {
@@ -13,6 +15,7 @@ export function toDocument(plan: Plan): PlanDocument {
     stack: plan.stack,
     resources: plan.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, inputs: maskSecrets(r.inputs) })),
     policies: plan.policies.map((p) => ({ name: p.name, passed: p.passed, message: p.message })),
+    cost: plan.cost,
   };
 }
 
@@ -31,6 +34,8 @@ export function renderText(plan: Plan): string {
     "",
     line(header),
     ...rows.map(line),
+    "",
+    ...renderCost(plan.cost),
     "",
     "Policies:",
     ...plan.policies.map((p) => `  [${p.passed ? "pass" : "FAIL"}] ${p.name}: ${p.message}`),

@@ -1,5 +1,6 @@
 /** The policy suite: the plan and the tests run exactly this list. */
 import { nonRootContainers, secretsAreSecret, tlsOutsideLocal, workloadResources } from "./rules";
+import { CLOUD_POLICIES } from "./rules-cloud";
 import { KUBERNETES_POLICIES } from "./rules-kubernetes";
 import type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
 
@@ -10,6 +11,7 @@ export const POLICIES: readonly Policy[] = [
   nonRootContainers,
   secretsAreSecret,
   tlsOutsideLocal,
+  ...CLOUD_POLICIES,
   ...KUBERNETES_POLICIES,
 ];
 

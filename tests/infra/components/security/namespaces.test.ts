@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import {
   INFERENCE_PRIORITY_CLASS,
   NAMESPACES,
@@ -8,6 +9,7 @@ import {
   servingQuota,
   validateNamespaces,
 } from "../../../../components/security/namespaces";
+import { cpuMillis, memoryMi } from "../../../../components/security/quantity";
 import { capture, find, get, gpuCluster, ofType } from "../../helpers";
 
 const base = { gpuOperator: true, monitoringStorage: "50Gi", prometheus: { cpu: "1", memory: "4Gi" }, replicas: 2 };
@@ -44,9 +46,9 @@ test("platform namespaces get the Pod Security level their workloads need; gpu-o
 
 test("monitoring quota grows with the Prometheus size and replicas from settings", () => {
   const mon = (r: number) => platformNamespaces({ ...base, replicas: r }).find((n) => n.name === NAMESPACES.monitoring)!.quota;
-  assert.equal(mon(2)["requests.cpu"], "6"); // 2 x 1 CPU + 4 for the rest
+  assert.equal(mon(2)["requests.cpu"], "18"); // 2 x 1 CPU + 16 for the rest
   assert.equal(mon(2)["requests.storage"], "130Gi"); // 2 x 50Gi + 30Gi
-  assert.equal(mon(1)["requests.cpu"], "5");
+  assert.equal(mon(1)["requests.cpu"], "17");
 });
 
 test("creates each namespace with PSS labels, a quota, a LimitRange and the inference PriorityClass", async () => {
@@ -86,4 +88,26 @@ test("creates each namespace with PSS labels, a quota, a LimitRange and the infe
 test("rejects a namespace listed twice", () => {
   assert.deepEqual(validateNamespaces([{ name: "x" }, { name: "y" }, { name: "x" }]), ["namespace 'x' is listed twice"]);
   assert.deepEqual(validateNamespaces(platformNamespaces(base)), []);
+});
+
+test("the serving quota never caps a model below its max replicas plus a surge pod", () => {
+  const footprint = fc.record({
+    cpu: fc.integer({ min: 1, max: 64 }).map(String),
+    memory: fc.integer({ min: 1, max: 512 }).map((g) => `${g}Gi`),
+    gpus: fc.integer({ min: 0, max: 8 }),
+    replicas: fc.record({ max: fc.integer({ min: 1, max: 100 }) }),
+  });
+  fc.assert(
+    fc.property(fc.array(footprint, { minLength: 1, maxLength: 5 }), (models) => {
+      const q = servingQuota(models, "nvidia.com/gpu");
+      const need = (f: (m: (typeof models)[number]) => number) => models.reduce((a, m) => a + (m.replicas.max + 1) * f(m), 0);
+      const gpus = need((m) => m.gpus);
+      return (
+        cpuMillis(q["requests.cpu"]) >= need((m) => cpuMillis(m.cpu)) &&
+        memoryMi(q["requests.memory"]) >= need((m) => memoryMi(m.memory)) &&
+        Number(q.pods) === need(() => 1) &&
+        (gpus === 0 ? q["requests.nvidia.com/gpu"] === undefined : Number(q["requests.nvidia.com/gpu"]) === gpus)
+      );
+    }),
+  );
 });

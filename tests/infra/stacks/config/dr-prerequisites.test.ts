@@ -18,7 +18,7 @@ const edit = (s: Settings, f: (s: Settings) => void) => {
 test("the dr stack needs the replicated model artifacts and the runtime image", () => {
   assert.deepEqual(drPrerequisites(stack("dr")), [
     { kind: "s3", target: "s3://llm-platform-prod-models-replica/llama-3.1-8b-instruct-int4-genai/" },
-    { kind: "image", target: "ghcr.io/llm-platform/llm-runtime:0.1.0-cuda" },
+    { kind: "image", target: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-platform/llm-runtime:0.1.0-cuda" },
   ]);
 });
 
@@ -47,7 +47,16 @@ test("flags a dr stack that reads prod's bucket or runs in prod's region", () =>
   });
   assert.deepEqual(checkDrIndependence(prod, sameRegion), [
     "clusters: dr runs in us-east-1, a region prod also runs in",
-    "clusters: dr runs in us-east-1 but prod replicates to us-west-2 (drRegion)",
+    "clusters: dr runs in us-east-1 but prod replicates to us-west-2 (clusters[].dr.region)",
+  ]);
+});
+
+test("flags a dr stack that pulls its image from ECR in prod's region", () => {
+  const dr = edit(stack("dr"), (s) => {
+    s.runtime.image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/llm-platform/llm-runtime:0.1.0-cuda";
+  });
+  assert.deepEqual(checkDrIndependence(stack("prod"), dr), [
+    "runtime.image: pulled from ECR in us-east-1, prod's region; use the replica in the DR region",
   ]);
 });
 
@@ -57,6 +66,7 @@ test("the command prints one prerequisite per line for dr.yml to check", async (
   });
   assert.equal(
     stdout,
-    "s3 s3://llm-platform-prod-models-replica/llama-3.1-8b-instruct-int4-genai/\nimage ghcr.io/llm-platform/llm-runtime:0.1.0-cuda\n",
+    "s3 s3://llm-platform-prod-models-replica/llama-3.1-8b-instruct-int4-genai/\n" +
+      "image 123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-platform/llm-runtime:0.1.0-cuda\n",
   );
 });

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import {
   checkPromotion,
   formatPromotionIssue,
+  imageIdentity,
   PROMOTION_CHAIN,
   select,
   settingsOf,
@@ -40,9 +41,10 @@ test("fails when a stack file runs another runtime image, naming the path, both 
   assert.equal(issues.length, 1);
   assert.equal(
     formatPromotionIssue(issues[0]),
-    'runtime.image: stack staging has "ghcr.io/llm-platform/llm-runtime:0.2.0-rc1-cuda" but prod has ' +
-      '"ghcr.io/llm-platform/llm-runtime:0.1.0-cuda"; runtime must be identical across dev, staging, prod, dr: ' +
-      "the runtime image promoted to prod must be the one dev and staging tested; bump it in every stack file in one change",
+    'runtime.image: stack staging has "llm-platform/llm-runtime:0.2.0-rc1-cuda" but prod has ' +
+      '"llm-platform/llm-runtime:0.1.0-cuda"; runtime must be identical across dev, staging, prod, dr: ' +
+      "the runtime image promoted to prod must be the one dev and staging tested (its registry may be a regional replica); " +
+      "bump it in every stack file in one change",
   );
 });
 
@@ -137,6 +139,29 @@ test("stacks that are missing are skipped, so a fork with fewer environments can
   const { dev, prod } = repoStacks();
   assert.deepEqual(checkPromotion({ dev, prod }), []);
   assert.equal(checkPromotion({ dev: { ...dev, runtime: { ...dev.runtime, image: "ghcr.io/x/y:2" } }, prod }).length, 1);
+});
+
+test("an image is the same image from a regional replica registry, not with another tag or digest", () => {
+  assert.equal(
+    imageIdentity("123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-platform/llm-runtime:1.0"),
+    "llm-platform/llm-runtime:1.0",
+  );
+  assert.equal(imageIdentity("ghcr.io/llm-platform/llm-runtime:1.0"), "llm-platform/llm-runtime:1.0");
+  assert.equal(imageIdentity("localhost:5000/llm-runtime@sha256:" + "a".repeat(64)), `llm-runtime@sha256:${"a".repeat(64)}`);
+  assert.equal(imageIdentity("llm-platform/llm-runtime:1.0"), "llm-platform/llm-runtime:1.0");
+  const replica = withEdit(
+    "dr",
+    (s) => (s.runtime.image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-platform/llm-runtime:0.1.0-cuda"),
+  );
+  assert.deepEqual(checkPromotion(replica), []);
+  const otherRepo = withEdit(
+    "dr",
+    (s) => (s.runtime.image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/forked/llm-runtime:0.1.0-cuda"),
+  );
+  assert.deepEqual(
+    checkPromotion(otherRepo).flatMap((i) => i.differences.map((d) => d.path)),
+    ["runtime.image"],
+  );
 });
 
 test("reads rule paths through lists", () => {

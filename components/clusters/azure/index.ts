@@ -1,0 +1,258 @@
+/**
+ * AksCluster: an AKS GPU cluster with what the Kubernetes layer assumes (network, Key Vault encryption,
+ * GPU pools that scale from zero, registry and model storage, workload identities), returned as the same
+ * `ClusterRecord` the other substrates return.
+ */
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as resources from "@pulumi/azure-native/resources";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { tolerationsFor, type ClusterRecord } from "../record";
+import { SERVING_IDENTITY } from "../workload-identity";
+import { createArtifacts } from "./artifacts";
+import { createControlPlane, kubeconfig } from "./cluster";
+import { assignRole, type Grant } from "./identity";
+import { createDiskEncryptionSet, createVault } from "./keyvault";
+import { createNetwork } from "./network";
+import { createGpuPools, GPU_NODE_LABELS, GPU_TAINT, type AksGpuPoolSpec } from "./node-pools";
+
+export interface AksClusterArgs {
+  location: string;
+  version: string;
+  vnetCidr: string;
+  podCidr: string;
+  serviceCidr: string;
+  authorizedIpRanges: string[];
+  privateCluster: boolean;
+  tier: "Free" | "Standard";
+  logRetentionDays: number;
+  systemPool: { vmSize: string; min: number; max: number };
+  gpuPools: AksGpuPoolSpec[];
+  gpuDriver: "gpu-operator" | "aks";
+  loadBalancer: { annotations: Record<string, string>; scheme: "internet-facing" | "internal" };
+  artifacts: { storageAccount: string; container: string; registry: string; keyVault: string };
+  drLocation?: string;
+  tags?: Record<string, string>;
+}
+
+/** The encrypted default storage class this component creates. */
+export const STORAGE_CLASS = "managed-csi-cmk";
+
+export function checkAksArgs(name: string, args: AksClusterArgs): void {
+  const problems: string[] = [];
+  if (args.drLocation === args.location) problems.push(`drLocation must differ from location (${args.location})`);
+  if (!args.privateCluster && args.authorizedIpRanges.length === 0)
+    problems.push("a public API server needs authorizedIpRanges (or set privateCluster: true)");
+  for (const p of [args.systemPool, ...args.gpuPools])
+    if (p.max < p.min) problems.push(`pool max (${p.max}) must be >= min (${p.min})`);
+  if (args.gpuPools.length === 0) problems.push("gpuPools must name at least one pool");
+  if (problems.length > 0) throw new Error(`AksCluster '${name}': ${problems.join("; ")}`);
+}
+
+export function azureLbAnnotations(scheme: "internet-facing" | "internal"): Record<string, string> {
+  return scheme === "internal" ? { "service.beta.kubernetes.io/azure-load-balancer-internal": "true" } : {};
+}
+
+export class AksCluster extends pulumi.ComponentResource {
+  readonly record: ClusterRecord;
+
+  constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llm:clusters:AksCluster", name, {}, opts);
+    checkAksArgs(name, args);
+    const { location } = args;
+    const tags = { ...args.tags, "llm-platform/cluster": name };
+    const child = { parent: this };
+    const client = authorization.getClientConfigOutput(child);
+    const sub = client.subscriptionId;
+    const grant = (grantName: string, g: Grant, dependsOn: pulumi.Resource[] = []) =>
+      assignRole(`${name}-${grantName}`, sub, g, { ...child, dependsOn });
+
+    const rg = new resources.ResourceGroup(name, { resourceGroupName: `rg-${name}`, location, tags }, child);
+    const resourceGroupName = rg.name;
+    const identity = (id: string) =>
+      new managedidentity.UserAssignedIdentity(
+        `${name}-${id}`,
+        { resourceGroupName, location, resourceName: `id-${name}-${id}`, tags },
+        child,
+      );
+    const controlPlaneId = identity("control-plane");
+    const kubeletId = identity("kubelet");
+    const servingId = identity("serving");
+    const dataId = identity("data");
+
+    const net = createNetwork(
+      name,
+      { resourceGroupName, location, vnetCidr: args.vnetCidr, scheme: args.loadBalancer.scheme, tags },
+      child,
+    );
+
+    const { vault, key } = createVault(
+      name,
+      { resourceGroupName, location, vaultName: args.artifacts.keyVault, tenantId: client.tenantId, tags },
+      child,
+    );
+    // The deployer creates the keys (RBAC vault: even its creator needs a data-plane role).
+    const deployerKeys = grant("deployer-keys", {
+      role: "keyVaultCryptoOfficer",
+      principalId: client.objectId,
+      scope: vault.id,
+      principalType: undefined,
+    });
+    const kmsKey = key("kms", [deployerKeys]);
+    const dataKey = key("data", [deployerKeys]);
+
+    const des = createDiskEncryptionSet(
+      name,
+      { resourceGroupName, location, vaultId: vault.id, keyUrl: dataKey.keyUriWithVersion, tags },
+      child,
+    );
+    const desPrincipal = des.identity.apply((i) => i?.principalId ?? "");
+    const grants = [
+      // The control plane: wrap secrets with the KMS key, place nodes in our subnet, run nodes as the kubelet identity.
+      grant("cp-kms", { role: "keyVaultCryptoUser", principalId: controlPlaneId.principalId, scope: kmsKey.id }),
+      grant("cp-network", { role: "networkContributor", principalId: controlPlaneId.principalId, scope: net.nodes.id }),
+      grant("cp-kubelet", { role: "managedIdentityOperator", principalId: controlPlaneId.principalId, scope: kubeletId.id }),
+      // Disks, the storage account and the registry unwrap their data keys with the data key.
+      grant("des-key", { role: "keyVaultCryptoServiceEncryptionUser", principalId: desPrincipal, scope: dataKey.id }),
+      grant("data-key", { role: "keyVaultCryptoServiceEncryptionUser", principalId: dataId.principalId, scope: dataKey.id }),
+    ];
+
+    const artifacts = createArtifacts(
+      name,
+      {
+        resourceGroupName,
+        location,
+        storageAccount: args.artifacts.storageAccount,
+        container: args.artifacts.container,
+        registry: args.artifacts.registry,
+        drLocation: args.drLocation,
+        dataIdentity: { id: dataId.id, clientId: dataId.clientId },
+        vaultUri: vault.properties.apply((p) => p.vaultUri ?? ""),
+        keyName: dataKey.name,
+        keyId: dataKey.keyUri,
+        tags,
+      },
+      { ...child, dependsOn: grants },
+    );
+
+    const { cluster } = createControlPlane(
+      name,
+      {
+        clusterName: name,
+        resourceGroupName,
+        location,
+        version: args.version,
+        tier: args.tier,
+        tenantId: client.tenantId,
+        subnetId: net.nodes.id,
+        podCidr: args.podCidr,
+        serviceCidr: args.serviceCidr,
+        authorizedIpRanges: args.authorizedIpRanges,
+        privateCluster: args.privateCluster,
+        logRetentionDays: args.logRetentionDays,
+        systemPool: args.systemPool,
+        controlPlaneIdentityId: controlPlaneId.id,
+        kubelet: { id: kubeletId.id, clientId: kubeletId.clientId, principalId: kubeletId.principalId },
+        kmsKeyId: kmsKey.keyUriWithVersion,
+        vaultId: vault.id,
+        diskEncryptionSetId: des.id,
+        tags,
+      },
+      { ...child, dependsOn: grants },
+    );
+
+    const gpuPools = createGpuPools(
+      name,
+      {
+        resourceGroupName,
+        clusterName: cluster.name,
+        version: args.version,
+        subnetId: net.nodes.id,
+        pools: args.gpuPools,
+        gpuDriver: args.gpuDriver,
+        tags,
+      },
+      child,
+    );
+
+    // Workloads: nodes pull from the registry; the serving pods read the model container, nothing else.
+    const acrPull = grant("kubelet-acr", { role: "acrPull", principalId: kubeletId.principalId, scope: artifacts.registry.id });
+    const modelRead = grant("serving-models", {
+      role: "storageBlobDataReader",
+      principalId: servingId.principalId,
+      scope: artifacts.containerScope,
+    });
+    const federation = new managedidentity.FederatedIdentityCredential(
+      `${name}-serving`,
+      {
+        resourceGroupName,
+        resourceName: servingId.name,
+        federatedIdentityCredentialResourceName: "serving",
+        issuer: cluster.oidcIssuerProfile.apply((p) => p?.issuerURL ?? ""),
+        subject: `system:serviceaccount:${SERVING_IDENTITY.namespace}:${SERVING_IDENTITY.serviceAccount}`,
+        audiences: ["api://AzureADTokenExchange"],
+      },
+      { ...child, parent: servingId },
+    );
+    // The deployer administers the cluster through Azure RBAC (local accounts are disabled).
+    const deployerAdmin = grant("deployer-admin", {
+      role: "aksRbacClusterAdmin",
+      principalId: client.objectId,
+      scope: cluster.id,
+      principalType: undefined,
+    });
+
+    const provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: kubeconfig(resourceGroupName, cluster.name, child), enableServerSideApply: true },
+      { ...child, dependsOn: [deployerAdmin] },
+    );
+    const storageClass = new k8s.storage.v1.StorageClass(
+      `${name}-${STORAGE_CLASS}`,
+      {
+        metadata: { name: STORAGE_CLASS, annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+        provisioner: "disk.csi.azure.com",
+        parameters: {
+          skuName: "Premium_ZRS",
+          diskEncryptionSetID: des.id,
+          diskEncryptionType: "EncryptionAtRestWithCustomerKey",
+        },
+        reclaimPolicy: "Delete",
+        volumeBindingMode: "WaitForFirstConsumer",
+        allowVolumeExpansion: true,
+      },
+      { ...child, provider },
+    );
+
+    this.record = {
+      name,
+      substrate: "aks",
+      provider,
+      gpu: {
+        enabled: true,
+        resourceName: "nvidia.com/gpu",
+        nodeSelector: GPU_NODE_LABELS,
+        tolerations: tolerationsFor([GPU_TAINT]),
+        installOperator: true,
+        driverPreinstalled: args.gpuDriver === "aks",
+      },
+      storageClass: storageClass.metadata.name,
+      loadBalancer: {
+        annotations: { ...azureLbAnnotations(args.loadBalancer.scheme), ...args.loadBalancer.annotations },
+        scheme: args.loadBalancer.scheme,
+      },
+      kmsKeyArn: kmsKey.keyUri,
+      ready: [...gpuPools, storageClass, acrPull, modelRead, federation],
+      identities: {
+        serving: {
+          ...SERVING_IDENTITY,
+          serviceAccountAnnotations: { "azure.workload.identity/client-id": servingId.clientId },
+          podLabels: { "azure.workload.identity/use": "true" },
+        },
+      },
+      registry: artifacts.registry.loginServer,
+    };
+    this.registerOutputs({ clusterName: cluster.name, kmsKeyId: kmsKey.keyUri });
+  }
+}

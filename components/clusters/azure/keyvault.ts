@@ -1,0 +1,96 @@
+/**
+ * Key Vault (RBAC authorization, purge protection, soft delete) with two RSA keys that rotate on a policy:
+ * `kms` envelope-encrypts Kubernetes secrets (AKS KMS plugin), `data` encrypts node and persistent disks
+ * (through a disk encryption set), the model storage account and the registry.
+ */
+import * as compute from "@pulumi/azure-native/compute";
+import * as keyvault from "@pulumi/azure-native/keyvault";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface VaultSpec {
+  resourceGroupName: pulumi.Input<string>;
+  location: string;
+  vaultName: string;
+  tenantId: pulumi.Input<string>;
+  tags: Record<string, string>;
+}
+
+/** Rotate yearly, expire after two years, warn a month before: Key Vault's rotation policy in ISO 8601. */
+export const KEY_ROTATION = { rotateAfter: "P1Y", expiry: "P2Y", notifyBefore: "P30D" } as const;
+
+export function createVault(name: string, spec: VaultSpec, opts: pulumi.CustomResourceOptions) {
+  const { resourceGroupName, location, tags } = spec;
+  const vault = new keyvault.Vault(
+    name,
+    {
+      resourceGroupName,
+      location,
+      vaultName: spec.vaultName,
+      properties: {
+        tenantId: spec.tenantId,
+        sku: { family: "A", name: "standard" },
+        enableRbacAuthorization: true,
+        enableSoftDelete: true,
+        softDeleteRetentionInDays: 90,
+        // Without purge protection a deleted key could be purged and every disk and secret it wraps lost.
+        enablePurgeProtection: true,
+        publicNetworkAccess: "Enabled",
+        networkAcls: { bypass: "AzureServices", defaultAction: "Allow" },
+      },
+      tags,
+    },
+    opts,
+  );
+  const key = (keyName: string, dependsOn: pulumi.Resource[]) =>
+    new keyvault.Key(
+      `${name}-${keyName}`,
+      {
+        resourceGroupName,
+        vaultName: vault.name,
+        keyName,
+        properties: {
+          kty: "RSA",
+          keySize: 2048,
+          keyOps: ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+          rotationPolicy: {
+            attributes: { expiryTime: KEY_ROTATION.expiry },
+            lifetimeActions: [
+              { action: { type: "rotate" }, trigger: { timeAfterCreate: KEY_ROTATION.rotateAfter } },
+              { action: { type: "notify" }, trigger: { timeBeforeExpiry: KEY_ROTATION.notifyBefore } },
+            ],
+          },
+        },
+        tags,
+      },
+      { ...opts, parent: vault, dependsOn },
+    );
+  return { vault, key };
+}
+
+/** Disk encryption set: node OS disks and persistent volumes encrypted with the `data` key, following rotation. */
+export function createDiskEncryptionSet(
+  name: string,
+  a: {
+    resourceGroupName: pulumi.Input<string>;
+    location: string;
+    vaultId: pulumi.Input<string>;
+    keyUrl: pulumi.Input<string>;
+    tags: Record<string, string>;
+  },
+  opts: pulumi.CustomResourceOptions,
+) {
+  return new compute.DiskEncryptionSet(
+    name,
+    {
+      resourceGroupName: a.resourceGroupName,
+      location: a.location,
+      diskEncryptionSetName: `des-${name}`,
+      identity: { type: "SystemAssigned" },
+      encryptionType: "EncryptionAtRestWithCustomerKey",
+      activeKey: { keyUrl: a.keyUrl, sourceVault: { id: a.vaultId } },
+      rotationToLatestKeyVersionEnabled: true,
+      tags: a.tags,
+    },
+    opts,
+  );
+}

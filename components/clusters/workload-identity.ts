@@ -1,0 +1,15 @@
+/**
+ * The Kubernetes service accounts the cloud clusters give cloud identities to. The cluster component binds
+ * each to exactly the permissions it needs (EKS Pod Identity, AKS workload identity); the Kubernetes layer
+ * runs the workload under that account, as `ClusterRecord.identities` tells it.
+ */
+
+export interface ServiceAccountRef {
+  namespace: string;
+  serviceAccount: string;
+}
+
+/** The serving pods: read the model store. */
+export const SERVING_IDENTITY: ServiceAccountRef = { namespace: "llm-serving", serviceAccount: "llm-runtime" };
+/** cert-manager's controller: solve ACME DNS-01 challenges in the stack's DNS zone. */
+export const CERT_MANAGER_IDENTITY: ServiceAccountRef = { namespace: "cert-manager", serviceAccount: "cert-manager" };

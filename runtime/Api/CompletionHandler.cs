@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LlmInfra.Engine;
+using LlmInfra.Runtime.Hosting;
+using LlmInfra.Runtime.Observability;
+using Microsoft.Extensions.Options;
+
+namespace LlmInfra.Runtime.Api;
+
+/// <summary>Runs a validated request through the scheduler and writes the OpenAI response, plain or as SSE.</summary>
+public sealed class CompletionHandler(
+    ModelHost host,
+    RequestValidator validator,
+    RuntimeMetrics metrics,
+    IOptions<RuntimeOptions> options,
+    ILogger<CompletionHandler> logger)
+{
+    public async Task ChatAsync(HttpContext context)
+    {
+        var request = await ReadJsonAsync<ChatCompletionRequest>(context);
+        var validated = validator.Validate(request);
+        var messages = RequestValidator.Messages(request);
+        var scheduler = host.Scheduler!;
+        var prompt = scheduler.Model.ApplyChatTemplate(messages);
+        await RunAsync(context, prompt, validated, new ChatFormat(NewId("chatcmpl"), Now(), host.ModelName));
+    }
+
+    public async Task CompletionAsync(HttpContext context)
+    {
+        var request = await ReadJsonAsync<CompletionRequest>(context);
+        var validated = validator.Validate(request);
+        var prompt = RequestValidator.Prompt(request);
+        await RunAsync(context, prompt, validated, new TextFormat(NewId("cmpl"), Now(), host.ModelName));
+    }
+
+    private static async Task<T> ReadJsonAsync<T>(HttpContext context) where T : class
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(context.Request.Body, OpenAiJson.Options, context.RequestAborted)
+                ?? throw new RequestValidationException("The request body must be a JSON object.", null, "invalid_json");
+        }
+        catch (JsonException ex)
+        {
+            var param = ex.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null;
+            var message = param is null
+                ? "The request body is not valid JSON."
+                : $"Invalid value for '{param}': the JSON type or syntax is wrong.";
+            throw new RequestValidationException(message, param, "invalid_json");
+        }
+    }
+
+    private async Task RunAsync(HttpContext context, string prompt, ValidatedRequest request, ResponseFormat format)
+    {
+        var log = AccessLogFeature.Get(context);
+        if (options.Value.LogPrompts)
+            logger.LogInformation("prompt id={RequestId} text={Prompt}", context.TraceIdentifier, prompt);
+
+        Generation generation;
+        try
+        {
+            generation = host.Scheduler!.Submit(prompt, request.Sampling, context.RequestAborted);
+        }
+        catch (PromptTooLongException ex)
+        {
+            log.PromptTokens = ex.PromptTokens;
+            await OpenAiError.BadRequest(context, ex.Message, format.PromptField, "context_length_exceeded");
+            return;
+        }
+        catch (QueueFullException ex)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await OpenAiError.Write(context, StatusCodes.Status429TooManyRequests, ex.Message, "rate_limit_error", null, "queue_full");
+            return;
+        }
+        catch (SchedulerClosedException ex)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await OpenAiError.Write(context, StatusCodes.Status503ServiceUnavailable, ex.Message, "server_error", null, "service_unavailable");
+            return;
+        }
+        log.PromptTokens = generation.PromptTokens;
+
+        var timing = new TokenTiming(metrics, log);
+        var sse = request.Stream ? new SseWriter(context) : null;
+        try
+        {
+            if (sse is not null && format.Opening() is { } opening)
+                await sse.WriteAsync(opening);
+            await foreach (var piece in generation.Text.ReadAllAsync(CancellationToken.None))
+            {
+                timing.Piece();
+                if (sse is not null) await sse.WriteAsync(format.Delta(piece));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-stream; the scheduler has its cancellation already.
+        }
+
+        var result = await generation.Completion;
+        log.CompletionTokens = result.CompletionTokens;
+        metrics.Tokens(result.PromptTokens, result.CompletionTokens);
+        if (options.Value.LogPrompts)
+            logger.LogInformation("completion id={RequestId} text={Completion}", context.TraceIdentifier, result.Text);
+
+        switch (result.FinishReason)
+        {
+            case FinishReason.Cancelled:
+                log.Cancelled = true;
+                log.FinishReason = "cancelled";
+                if (!context.Response.HasStarted) context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+                return;
+            case FinishReason.DeadlineExceeded:
+                log.Cancelled = true;
+                log.FinishReason = "deadline";
+                const string message = "The request did not finish within the server's request timeout.";
+                if (sse is null)
+                    await OpenAiError.Write(context, StatusCodes.Status504GatewayTimeout, message, "server_error", null, "timeout");
+                else
+                    await sse.TryFinishAsync(OpenAiError.Body(message, "server_error", null, "timeout"), null);
+                return;
+        }
+
+        var finish = ResponseFormat.FinishReasonOf(result.FinishReason);
+        log.FinishReason = finish;
+        if (sse is null)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(format.Complete(result), OpenAiJson.Options), CancellationToken.None);
+        }
+        else
+        {
+            await sse.TryFinishAsync(format.Finish(finish), request.IncludeUsage ? format.UsageOnly(Usage.Of(result.PromptTokens, result.CompletionTokens)) : null);
+        }
+    }
+
+    private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>Time to first token and inter-token gaps, as the HTTP layer sees them.</summary>
+    private sealed class TokenTiming(RuntimeMetrics metrics, AccessLogFeature log)
+    {
+        private long _last;
+
+        public void Piece()
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (_last == 0)
+            {
+                var ttft = Stopwatch.GetElapsedTime(log.StartedAt, now);
+                log.TimeToFirstToken = ttft;
+                metrics.FirstToken(ttft);
+            }
+            else
+            {
+                metrics.InterToken(Stopwatch.GetElapsedTime(_last, now));
+            }
+            _last = now;
+        }
+    }
+}

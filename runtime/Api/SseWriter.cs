@@ -1,0 +1,46 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace LlmInfra.Runtime.Api;
+
+/// <summary>Server-sent events in OpenAI's form: "data: {json}\n\n" per chunk, "data: [DONE]\n\n" last.</summary>
+public sealed class SseWriter
+{
+    private readonly HttpContext _context;
+
+    public SseWriter(HttpContext context)
+    {
+        _context = context;
+        var response = context.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no"; // keep reverse proxies from buffering the stream
+    }
+
+    public async Task WriteAsync(object chunk)
+    {
+        var writer = _context.Response.BodyWriter;
+        writer.Write("data: "u8);
+        using (var json = new Utf8JsonWriter(writer))
+            JsonSerializer.Serialize(json, chunk, chunk.GetType(), OpenAiJson.Options);
+        writer.Write("\n\n"u8);
+        var flushed = await writer.FlushAsync(_context.RequestAborted);
+        if (flushed.IsCanceled || flushed.IsCompleted)
+            throw new OperationCanceledException(_context.RequestAborted);
+    }
+
+    /// <summary>Writes the closing chunks and [DONE]; a client that already left is not an error.</summary>
+    public async Task TryFinishAsync(object last, object? usage)
+    {
+        try
+        {
+            await WriteAsync(last);
+            if (usage is not null) await WriteAsync(usage);
+            _context.Response.BodyWriter.Write("data: [DONE]\n\n"u8);
+            await _context.Response.BodyWriter.FlushAsync(_context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+        }
+    }
+}

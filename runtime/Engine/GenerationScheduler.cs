@@ -1,0 +1,444 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LlmInfra.Engine;
+
+/// <summary>
+/// Bounded queue in front of a fixed set of generator workers. Each worker runs one GenAI generator at a time and
+/// decodes up to <see cref="SchedulerOptions.MaxBatchSize"/> compatible requests in it together: one batched step
+/// reads the weights once for all of them, which is what makes concurrency pay off on a memory-bound CPU.
+/// GenAI cannot add a sequence to a running generator, so batches are static: a request that arrives while its
+/// worker is busy waits for the next batch (or another worker).
+/// </summary>
+public sealed class GenerationScheduler : IDisposable
+{
+    private readonly LlmModel _model;
+    private readonly SchedulerOptions _options;
+    private readonly int _promptLimit;
+    private readonly object _lock = new(); // guards the queue and counters; workers Monitor.Wait on it
+    private readonly LinkedList<Pending> _queue = new();
+    private readonly Thread[] _workers;
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _running;
+    private int _recentPeak;
+    private long _recentPeakAt;
+    private bool _closed;
+    private bool _disposed;
+
+    public GenerationScheduler(LlmModel model, SchedulerOptions options, int? maxPromptTokens = null)
+    {
+        options.Validate();
+        _model = model;
+        _options = options;
+        _promptLimit = Math.Min(maxPromptTokens ?? int.MaxValue, model.ContextLength - 1);
+        _workers = new Thread[(options.MaxConcurrent + options.MaxBatchSize - 1) / options.MaxBatchSize];
+        for (var i = 0; i < _workers.Length; i++)
+        {
+            _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"llm-generator-{i}" };
+            _workers[i].Start();
+        }
+    }
+
+    /// <summary>Requests queued and not yet generating.</summary>
+    public int Waiting { get { lock (_lock) return _queue.Count; } }
+
+    /// <summary>Requests generating now.</summary>
+    public int Running { get { lock (_lock) return _running; } }
+
+    public int QueueCapacity => _options.MaxConcurrent + _options.MaxQueue;
+
+    /// <summary>Longest prompt accepted, in tokens.</summary>
+    public int PromptLimit => _promptLimit;
+
+    public LlmModel Model => _model;
+
+    /// <summary>Raised once per request when it ends, for any reason (metrics hooks, tests). Runs on a worker thread: keep it short.</summary>
+    public event Action<GenerationResult>? Completed;
+
+    /// <summary>Raised when a worker starts a generator, with the number of requests batched into it.</summary>
+    public event Action<int>? BatchStarted;
+
+    /// <summary>Renders chat messages with the model's template and submits them.</summary>
+    public Generation SubmitChat(IReadOnlyList<ChatMessage> messages, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
+        Submit(_model.ApplyChatTemplate(messages), sampling, cancellationToken);
+
+    /// <summary>
+    /// Queues a prompt. Throws <see cref="PromptTooLongException"/>, <see cref="QueueFullException"/> or
+    /// <see cref="SchedulerClosedException"/>; cancelling the token ends the generation with <see cref="FinishReason.Cancelled"/>.
+    /// </summary>
+    public Generation Submit(string prompt, SamplingOptions sampling, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sampling.MaxTokens, 1, nameof(sampling.MaxTokens));
+        var tokens = _model.Encode(prompt);
+        if (tokens.Length == 0)
+            throw new ArgumentException("The prompt must not be empty.", nameof(prompt));
+        if (tokens.Length > _promptLimit)
+            throw new PromptTooLongException(tokens.Length, _promptLimit);
+
+        var pending = new Pending(prompt, tokens, sampling, Math.Min(sampling.MaxTokens, _model.ContextLength - tokens.Length));
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_closed) throw new SchedulerClosedException();
+            if (_queue.Count + _running >= QueueCapacity) throw new QueueFullException(QueueCapacity);
+            pending.Node = _queue.AddLast(pending);
+            NoteLoad();
+            Monitor.PulseAll(_lock);
+        }
+        // Registered after queueing: a token that is already cancelled removes the request again at once.
+        pending.Watch(cancellationToken, _options.RequestTimeout, OnCancelled);
+        return new Generation(pending.Channel.Reader, pending.Result.Task, tokens.Length);
+    }
+
+    /// <summary>Generates to the end and returns the result.</summary>
+    public Task<GenerationResult> GenerateAsync(string prompt, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
+        Submit(prompt, sampling, cancellationToken).Completion;
+
+    /// <summary>Streams text pieces as they are generated.</summary>
+    public async IAsyncEnumerable<string> StreamAsync(string prompt, SamplingOptions sampling, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var generation = Submit(prompt, sampling, cancellationToken);
+        await foreach (var piece in generation.Text.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            yield return piece;
+    }
+
+    /// <summary>
+    /// Stops accepting requests and waits for queued and running ones to finish. When <paramref name="cancellationToken"/>
+    /// fires first (the grace period is over), what is left is cancelled. Returns true when everything finished on its own.
+    /// </summary>
+    public async Task<bool> DrainAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            CheckIdle();
+        }
+        try
+        {
+            await _idle.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            CancelAll();
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = _closed = true;
+            Monitor.PulseAll(_lock);
+        }
+        CancelAll();
+        foreach (var worker in _workers) worker.Join();
+    }
+
+    private void CancelAll()
+    {
+        List<Pending> all;
+        lock (_lock)
+        {
+            all = [.. _queue];
+            _queue.Clear();
+            foreach (var p in all) p.Node = null;
+            CheckIdle();
+        }
+        foreach (var p in all) Finish(p, FinishReason.Cancelled);
+        _abortRunning = true;
+    }
+
+    private volatile bool _abortRunning;
+
+    private void OnCancelled(Pending pending)
+    {
+        lock (_lock)
+        {
+            if (pending.Node is null) return; // running: the worker notices at its next step
+            _queue.Remove(pending.Node);
+            pending.Node = null;
+            CheckIdle();
+        }
+        // Not inline: this runs inside the token's callback, and Finish disposes that token's source.
+        ThreadPool.UnsafeQueueUserWorkItem(p => Finish(p, p.CancelReason), pending, preferLocal: false);
+    }
+
+    /// <summary>Remembers the highest number of requests in the system over the last second. Caller holds _lock.</summary>
+    private void NoteLoad()
+    {
+        var now = Stopwatch.GetTimestamp();
+        var inSystem = _queue.Count + _running;
+        if (inSystem >= _recentPeak || Stopwatch.GetElapsedTime(_recentPeakAt, now) > TimeSpan.FromSeconds(1))
+        {
+            _recentPeak = inSystem;
+            _recentPeakAt = now;
+        }
+    }
+
+    /// <summary>
+    /// How many requests a worker should try to batch: recent load spread over the workers. Under steady load the
+    /// clients of a finished batch come back within milliseconds, so waiting briefly for them keeps batches full;
+    /// a lone client (recent load 1) never waits. Caller holds _lock.
+    /// </summary>
+    private int BatchTarget()
+    {
+        var recent = Stopwatch.GetElapsedTime(_recentPeakAt) <= TimeSpan.FromSeconds(1) ? _recentPeak : 1;
+        var share = (recent + _workers.Length - 1) / _workers.Length;
+        return Math.Clamp(share, 1, _options.MaxBatchSize);
+    }
+
+    private void CheckIdle()
+    {
+        if (_closed && _queue.Count == 0 && _running == 0) _idle.TrySetResult();
+    }
+
+    private void WorkerLoop()
+    {
+        while (true)
+        {
+            var batch = new List<Pending>();
+            object? key = null;
+            lock (_lock)
+            {
+                while (true)
+                {
+                    if (_disposed) return;
+                    key = Take(batch, key, _options.MaxBatchSize);
+                    if (batch.Count > 0) break;
+                    Monitor.Wait(_lock);
+                }
+
+                var target = BatchTarget();
+                var until = Stopwatch.GetTimestamp() + (long)(_options.BatchWindow.TotalSeconds * Stopwatch.Frequency);
+                while (batch.Count < target)
+                {
+                    var left = until - Stopwatch.GetTimestamp();
+                    if (left <= 0) break;
+                    Monitor.Wait(_lock, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+                    key = Take(batch, key, target);
+                }
+            }
+
+            try
+            {
+                RunBatch(batch);
+            }
+            catch (Exception ex)
+            {
+                foreach (var p in batch) Fail(p, ex);
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    _running -= batch.Count;
+                    CheckIdle();
+                    Monitor.PulseAll(_lock);
+                }
+            }
+        }
+    }
+
+    /// <summary>Moves compatible queued requests into the batch, respecting the global concurrency limit. Caller holds _lock.</summary>
+    private object? Take(List<Pending> batch, object? key, int limit)
+    {
+        var node = _queue.First;
+        while (node is not null && batch.Count < limit && _running < _options.MaxConcurrent)
+        {
+            var next = node.Next;
+            var p = node.Value;
+            var pKey = p.Sampling.BatchKey(p);
+            if (key is null || key.Equals(pKey))
+            {
+                key ??= pKey;
+                _queue.Remove(node);
+                p.Node = null;
+                batch.Add(p);
+                _running++;
+            }
+            node = next;
+        }
+        return key;
+    }
+
+    private void RunBatch(List<Pending> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var live = new List<Pending>(batch.Count);
+        foreach (var p in batch)
+        {
+            p.StartedAt = started;
+            if (p.IsCancelled || _abortRunning) Finish(p, p.IsCancelled ? p.CancelReason : FinishReason.Cancelled);
+            else live.Add(p);
+        }
+        if (live.Count == 0) return;
+        BatchStarted?.Invoke(live.Count);
+
+        var model = _model.Model;
+        var sampling = live[0].Sampling;
+        using var generatorParams = new GeneratorParams(model);
+        var maxPrompt = live.Max(p => p.Tokens.Length);
+        generatorParams.SetSearchOption("max_length", Math.Min(_model.ContextLength, maxPrompt + live.Max(p => p.MaxNew)));
+        generatorParams.SetSearchOption("batch_size", live.Count);
+        if (sampling.IsGreedy)
+        {
+            generatorParams.SetSearchOption("do_sample", false);
+        }
+        else
+        {
+            generatorParams.SetSearchOption("do_sample", true);
+            generatorParams.SetSearchOption("temperature", sampling.Temperature);
+            generatorParams.SetSearchOption("top_p", sampling.TopP);
+            generatorParams.SetSearchOption("top_k", sampling.TopK > 0 ? sampling.TopK : 0);
+            if (sampling.Seed is long seed) generatorParams.SetSearchOption("random_seed", (double)seed);
+        }
+
+        using var generator = new Generator(model, generatorParams);
+        if (live.Count == 1)
+        {
+            generator.AppendTokens(live[0].Tokens);
+        }
+        else
+        {
+            using var sequences = _model.Tokenizer.EncodeBatch(live.Select(p => p.Prompt).ToArray());
+            generator.AppendTokenSequences(sequences);
+        }
+
+        var streams = live.Select(_ => _model.Tokenizer.CreateStream()).ToArray();
+        try
+        {
+            var eos = _model.EosTokenIds;
+            var active = live.Count;
+            while (active > 0)
+            {
+                for (var i = 0; i < live.Count; i++)
+                {
+                    var p = live[i];
+                    if (!p.Done && (p.IsCancelled || _abortRunning))
+                    {
+                        Finish(p, p.IsCancelled ? p.CancelReason : FinishReason.Cancelled);
+                        active--;
+                    }
+                }
+                if (active == 0) break;
+                if (generator.IsDone())
+                {
+                    foreach (var p in live.Where(p => !p.Done)) Finish(p, FinishReason.Length);
+                    break;
+                }
+
+                generator.GenerateNextToken();
+                var next = generator.GetNextTokens();
+                var now = Stopwatch.GetTimestamp();
+                for (var i = 0; i < live.Count; i++)
+                {
+                    var p = live[i];
+                    if (p.Done) continue;
+                    var token = next[i];
+                    if (eos.Contains(token))
+                    {
+                        Finish(p, FinishReason.Stop);
+                        active--;
+                        continue;
+                    }
+                    p.CompletionTokens++;
+                    if (p.FirstTokenAt == 0) p.FirstTokenAt = now;
+                    var text = p.Matcher.Append(streams[i].Decode(token), out var stopped);
+                    p.Emit(text);
+                    if (stopped || p.CompletionTokens >= p.MaxNew)
+                    {
+                        Finish(p, stopped ? FinishReason.Stop : FinishReason.Length);
+                        active--;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var s in streams) s.Dispose();
+        }
+    }
+
+    private void Finish(Pending p, FinishReason reason)
+    {
+        if (p.Done) return;
+        p.Done = true;
+        if (reason is FinishReason.Stop or FinishReason.Length) p.Emit(p.Matcher.Flush());
+        var end = Stopwatch.GetTimestamp();
+        var result = new GenerationResult(
+            p.Text.ToString(),
+            reason,
+            p.Tokens.Length,
+            p.CompletionTokens,
+            Stopwatch.GetElapsedTime(p.EnqueuedAt, p.StartedAt == 0 ? end : p.StartedAt),
+            p.FirstTokenAt == 0 ? null : Stopwatch.GetElapsedTime(p.EnqueuedAt, p.FirstTokenAt),
+            Stopwatch.GetElapsedTime(p.EnqueuedAt, end));
+        p.Dispose();
+        p.Channel.Writer.TryComplete();
+        p.Result.TrySetResult(result);
+        Completed?.Invoke(result);
+    }
+
+    private static void Fail(Pending p, Exception ex)
+    {
+        if (p.Done) return;
+        p.Done = true;
+        p.Dispose();
+        p.Channel.Writer.TryComplete(ex);
+        p.Result.TrySetException(ex);
+    }
+
+    private sealed class Pending(string prompt, int[] tokens, SamplingOptions sampling, int maxNew) : IDisposable
+    {
+        private CancellationTokenSource? _cts;
+        private CancellationTokenRegistration _registration;
+        private CancellationToken _caller;
+
+        public string Prompt { get; } = prompt;
+        public int[] Tokens { get; } = tokens;
+        public SamplingOptions Sampling { get; } = sampling;
+        public int MaxNew { get; } = maxNew;
+        public StopSequenceMatcher Matcher { get; } = new(sampling.Stop);
+        public StringBuilder Text { get; } = new();
+        public Channel<string> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public LinkedListNode<Pending>? Node { get; set; }
+        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+        public long StartedAt { get; set; }
+        public long FirstTokenAt { get; set; }
+        public int CompletionTokens { get; set; }
+        public volatile bool Done;
+
+        public bool IsCancelled => _cts?.IsCancellationRequested == true;
+        public FinishReason CancelReason => _caller.IsCancellationRequested ? FinishReason.Cancelled : FinishReason.DeadlineExceeded;
+
+        public void Watch(CancellationToken caller, TimeSpan? timeout, Action<Pending> onCancelled)
+        {
+            _caller = caller;
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(caller);
+            if (timeout is TimeSpan t) _cts.CancelAfter(t);
+            _registration = _cts.Token.Register(() => onCancelled(this));
+        }
+
+        public void Emit(string text)
+        {
+            if (text.Length == 0) return;
+            Text.Append(text);
+            Channel.Writer.TryWrite(text);
+        }
+
+        public void Dispose()
+        {
+            // Unregister without waiting: this may run inside the callback itself.
+            _registration.Unregister();
+            _cts?.Dispose();
+        }
+    }
+}

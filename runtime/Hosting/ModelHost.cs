@@ -1,0 +1,138 @@
+using LlmInfra.DemoModel;
+using LlmInfra.Engine;
+using Microsoft.Extensions.Options;
+
+namespace LlmInfra.Runtime.Hosting;
+
+public enum ServingState
+{
+    Loading,
+    Ready,
+    Draining,
+    Failed,
+}
+
+/// <summary>
+/// Owns the model and scheduler. Loads in the background so /healthz answers while a large model loads, and drains
+/// on shutdown: <see cref="StoppingAsync"/> runs before Kestrel stops listening, so new requests get 503 while
+/// in-flight ones finish within the grace period.
+/// </summary>
+public sealed class ModelHost(
+    IOptions<RuntimeOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<ModelHost> logger) : IHostedLifecycleService, IDisposable
+{
+    private readonly RuntimeOptions _options = options.Value;
+    private volatile ServingState _state = ServingState.Loading;
+    private GenerationScheduler? _scheduler;
+    private LlmModel? _model;
+    private Task _loading = Task.CompletedTask;
+
+    public ServingState State => _state;
+
+    /// <summary>Set when loading failed; the process exits non-zero with this message.</summary>
+    public string? StartupError { get; private set; }
+
+    /// <summary>The id clients use; known before the model is loaded.</summary>
+    public string ModelName { get; } = ResolveModelName(options.Value);
+
+    /// <summary>The scheduler once <see cref="State"/> has been <see cref="ServingState.Ready"/>.</summary>
+    public GenerationScheduler? Scheduler => _scheduler;
+
+    /// <summary>Completes when loading finished (either way).</summary>
+    public Task Loaded => _loading;
+
+    public static string ResolveModelName(RuntimeOptions o) =>
+        !string.IsNullOrWhiteSpace(o.ModelName) ? o.ModelName
+        : o.Demo ? "demo"
+        : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(o.Model ?? ".")));
+
+    /// <summary>Generator workers the scheduler will run: one per <see cref="RuntimeOptions.MaxBatchSize"/> slots.</summary>
+    public static int Workers(RuntimeOptions o)
+    {
+        var batch = Math.Min(o.MaxBatchSize, o.MaxConcurrent);
+        return (o.MaxConcurrent + batch - 1) / batch;
+    }
+
+    /// <summary>
+    /// Explicit setting, else for the CPU provider the cores shared among the workers. Decoding is memory-bound:
+    /// measured here, one thread per worker decodes as fast as two and leaves the other core to HTTP or a second
+    /// worker, while ONNX Runtime's default (a spinning pool per session) fights the web server for the cores.
+    /// </summary>
+    public static int? IntraOpThreads(RuntimeOptions o) =>
+        o.IntraOpThreads > 0 ? o.IntraOpThreads
+        : o.Provider == "cpu" ? Math.Max(1, Environment.ProcessorCount / Workers(o))
+        : null;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loading = Task.Run(Load, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void Load()
+    {
+        try
+        {
+            var path = _options.Model!;
+            if (_options.Demo)
+            {
+                var cache = _options.DemoCacheDir ?? DemoModelWriter.DefaultCacheRoot();
+                path = DemoModelWriter.EnsureCached(DemoModelSpec.Demo, cache);
+                logger.LogInformation("Demo model ready in {ModelPath}", path);
+            }
+            var model = LlmModel.Load(new EngineOptions
+            {
+                ModelPath = path,
+                Provider = _options.Provider,
+                IntraOpThreads = IntraOpThreads(_options),
+            });
+            _model = model;
+            _scheduler = new GenerationScheduler(model, new SchedulerOptions
+            {
+                MaxConcurrent = _options.MaxConcurrent,
+                MaxQueue = _options.MaxQueue,
+                MaxBatchSize = Math.Min(_options.MaxBatchSize, _options.MaxConcurrent),
+                BatchWindow = TimeSpan.FromMilliseconds(_options.BatchWindowMs),
+                RequestTimeout = TimeSpan.FromSeconds(_options.RequestTimeoutSeconds),
+            }, _options.MaxPromptTokens > 0 ? _options.MaxPromptTokens : null);
+            if (_state == ServingState.Loading) _state = ServingState.Ready;
+            logger.LogInformation("Model {ModelName} loaded from {ModelPath} on {Provider}; context {ContextLength} tokens",
+                ModelName, path, _options.Provider, model.ContextLength);
+        }
+        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException)
+        {
+            StartupError = ex.Message;
+            _state = ServingState.Failed;
+            logger.LogCritical("Model could not be loaded: {Error}", ex.Message);
+            lifetime.StopApplication();
+        }
+    }
+
+    /// <summary>Runs first on shutdown, while Kestrel still accepts connections.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        if (_state != ServingState.Failed) _state = ServingState.Draining;
+        if (_scheduler is null) return;
+        logger.LogInformation("Draining: {Running} running, {Waiting} waiting; grace {Grace}s",
+            _scheduler.Running, _scheduler.Waiting, _options.DrainGraceSeconds);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(TimeSpan.FromSeconds(_options.DrainGraceSeconds));
+        var drained = await _scheduler.DrainAsync(grace.Token).ConfigureAwait(false);
+        logger.LogInformation(drained ? "Drained" : "Grace period over; remaining requests cancelled");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose()
+    {
+        _scheduler?.Dispose();
+        _model?.Dispose();
+    }
+}

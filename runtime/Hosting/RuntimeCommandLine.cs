@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace LlmInfra.Runtime.Hosting;
+
+/// <summary>
+/// The command line. Each option maps onto a "Runtime:*" configuration key, so the same setting can come from
+/// appsettings.json or an environment variable (Runtime__MaxConcurrent=8) and is validated in one place.
+/// </summary>
+public static class RuntimeCommandLine
+{
+    public sealed record Parsed(IReadOnlyDictionary<string, string?>? Settings, string[] PassThrough, int? ExitCode);
+
+    public static Parsed Parse(string[] args)
+    {
+        var model = new Option<string>("--model") { Description = "Model folder to serve (genai_config.json, model, tokenizer).", HelpName = "dir" };
+        var demo = new Option<bool>("--demo") { Description = "Generate the built-in demo model (small, random weights, deterministic) into a cache folder and serve it." };
+        var modelName = new Option<string>("--model-name") { Description = "Model id reported by /v1/models; default: the folder name, or 'demo'.", HelpName = "id" };
+        var urls = new Option<string>("--urls") { Description = "Listen addresses, e.g. http://127.0.0.1:8080 (ASP.NET Core's setting).", HelpName = "urls" };
+        var keys = new Option<string>("--api-keys-file") { Description = "File with one API key per line.", HelpName = "file" };
+        var noAuth = new Option<bool>("--no-auth") { Description = "Serve without API keys (required when no key file is given)." };
+        var maxConcurrent = new Option<int?>("--max-concurrent") { Description = "Requests generating at once (default 8).", HelpName = "n" };
+        var maxQueue = new Option<int?>("--max-queue") { Description = "Requests waiting before 429 (default 64).", HelpName = "n" };
+        var provider = new Option<string>("--provider") { Description = "Execution provider: cpu (default) or cuda.", HelpName = "cpu|cuda" };
+
+        var root = new RootCommand("OpenAI-compatible inference server on ONNX Runtime GenAI.")
+        {
+            model, demo, modelName, urls, keys, noAuth, maxConcurrent, maxQueue, provider,
+        };
+        root.TreatUnmatchedTokensAsErrors = true;
+
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0 || IsInfoRequest(args))
+        {
+            var exit = result.Invoke(); // prints help, version or the parse errors
+            return new Parsed(null, [], result.Errors.Count > 0 ? 2 : exit);
+        }
+
+        var settings = new Dictionary<string, string?>();
+        void Set(string key, string? value)
+        {
+            if (value is not null) settings[key] = value;
+        }
+        Set("Runtime:Model", result.GetValue(model));
+        if (result.GetValue(demo)) Set("Runtime:Demo", "true");
+        Set("Runtime:ModelName", result.GetValue(modelName));
+        Set("Runtime:ApiKeysFile", result.GetValue(keys));
+        if (result.GetValue(noAuth)) Set("Runtime:NoAuth", "true");
+        Set("Runtime:MaxConcurrent", result.GetValue(maxConcurrent)?.ToString(CultureInfo.InvariantCulture));
+        Set("Runtime:MaxQueue", result.GetValue(maxQueue)?.ToString(CultureInfo.InvariantCulture));
+        Set("Runtime:Provider", result.GetValue(provider));
+        Set("urls", result.GetValue(urls));
+        return new Parsed(settings, [], null);
+    }
+
+    private static bool IsInfoRequest(string[] args) => args.Any(a => a is "-h" or "--help" or "-?" or "--version");
+
+    /// <summary>Runs the server until SIGTERM/Ctrl+C. 0 after a clean drain, 1 when the model cannot load, 2 for bad settings.</summary>
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> settings, string[] args)
+    {
+        try
+        {
+            var app = RuntimeApp.Create(args, settings);
+            // RunAsync disposes the app, so take what is read afterwards first.
+            var host = app.Services.GetRequiredService<ModelHost>();
+            await app.RunAsync();
+            if (host.StartupError is { } error)
+            {
+                await Console.Error.WriteLineAsync($"Startup failed: {error}");
+                return 1;
+            }
+            return 0;
+        }
+        catch (OptionsValidationException ex)
+        {
+            foreach (var failure in ex.Failures)
+                await Console.Error.WriteLineAsync($"Invalid configuration: {failure}");
+            return 2;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException)
+        {
+            // Unreadable key file, malformed appsettings value, address already in use, ...
+            await Console.Error.WriteLineAsync($"Startup failed: {ex.Message}");
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using LlmInfra.Runtime.Hosting;
+using Prometheus;
+
+namespace LlmInfra.Runtime.Observability;
+
+/// <summary>Outcome label values of llm_requests_total.</summary>
+public static class Outcome
+{
+    public const string Ok = "ok";
+    public const string ClientError = "client_error";
+    public const string Unauthorized = "unauthorized";
+    public const string Rejected = "rejected";
+    public const string Cancelled = "cancelled";
+    public const string Error = "error";
+}
+
+/// <summary>
+/// The Prometheus series the stack's autoscaler and dashboards read. Names are a contract: do not rename.
+/// Every series carries a `model` label so per-model dashboards can filter. One registry per server instance.
+/// </summary>
+public sealed class RuntimeMetrics
+{
+    private readonly string _model;
+    private readonly Counter _requests;
+    private readonly Counter _promptTokens;
+    private readonly Counter _generationTokens;
+    private readonly Histogram _ttft;
+    private readonly Histogram _itl;
+    private readonly Histogram _duration;
+
+    public RuntimeMetrics(ModelHost host)
+    {
+        _model = host.ModelName;
+        Registry = Metrics.NewCustomRegistry();
+        DotNetStats.Register(Registry); // process_* and dotnet_* series
+        var factory = Metrics.WithCustomRegistry(Registry);
+        string[] model = ["model"];
+
+        var waiting = factory.CreateGauge("llm_requests_waiting", "Requests queued and not yet generating.", model);
+        var running = factory.CreateGauge("llm_requests_running", "Requests generating now.", model);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            var scheduler = host.Scheduler;
+            waiting.WithLabels(_model).Set(scheduler?.Waiting ?? 0);
+            running.WithLabels(_model).Set(scheduler?.Running ?? 0);
+        });
+        factory.CreateGauge("llm_model_info", "The served model; value is always 1.", model).WithLabels(_model).Set(1);
+
+        _requests = factory.CreateCounter("llm_requests_total", "API requests by outcome.", ["model", "outcome"]);
+        foreach (var outcome in new[] { Outcome.Ok, Outcome.ClientError, Outcome.Unauthorized, Outcome.Rejected, Outcome.Cancelled, Outcome.Error })
+            _requests.WithLabels(_model, outcome); // publish zeros so rate() works from the first scrape
+        _promptTokens = factory.CreateCounter("llm_prompt_tokens_total", "Prompt tokens processed.", model);
+        _generationTokens = factory.CreateCounter("llm_generation_tokens_total", "Tokens generated.", model);
+        _ttft = factory.CreateHistogram("llm_time_to_first_token_seconds", "Time from request arrival to the first generated token.",
+            new HistogramConfiguration { LabelNames = model, Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+        _itl = factory.CreateHistogram("llm_inter_token_latency_seconds", "Time between consecutive generated tokens of a request.",
+            new HistogramConfiguration { LabelNames = model, Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+        _duration = factory.CreateHistogram("llm_request_duration_seconds", "Time from request arrival to the last byte of the response.",
+            new HistogramConfiguration { LabelNames = model, Buckets = Histogram.ExponentialBuckets(0.005, 2, 16) });
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public void RequestFinished(string outcome, TimeSpan duration)
+    {
+        _requests.WithLabels(_model, outcome).Inc();
+        _duration.WithLabels(_model).Observe(duration.TotalSeconds);
+    }
+
+    public void Tokens(int prompt, int generated)
+    {
+        _promptTokens.WithLabels(_model).Inc(prompt);
+        _generationTokens.WithLabels(_model).Inc(generated);
+    }
+
+    public void FirstToken(TimeSpan sinceArrival) => _ttft.WithLabels(_model).Observe(sinceArrival.TotalSeconds);
+
+    public void InterToken(TimeSpan gap) => _itl.WithLabels(_model).Observe(gap.TotalSeconds);
+}

@@ -1,0 +1,3 @@
+using LlmInfra.Smoke;
+
+return await SmokeCommand.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,169 @@
+/**
+ * Small, dated tables the cloud settings are checked against: region names, GPU instance types and VM sizes,
+ * Azure region pairs. They change a few times a year; a value missing here fails validation with a message
+ * that names this file, so extending them is a one-line, reviewed change.
+ */
+
+export const CATALOG_AS_OF = "2025-06-01";
+
+/** Commercial and GovCloud regions. Source: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html */
+export const AWS_REGIONS: readonly string[] = [
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+  "ca-central-1",
+  "ca-west-1",
+  "mx-central-1",
+  "sa-east-1",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "eu-central-1",
+  "eu-central-2",
+  "eu-north-1",
+  "eu-south-1",
+  "eu-south-2",
+  "ap-south-1",
+  "ap-south-2",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ap-southeast-3",
+  "ap-southeast-4",
+  "ap-southeast-5",
+  "ap-southeast-7",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-northeast-3",
+  "ap-east-1",
+  "me-south-1",
+  "me-central-1",
+  "il-central-1",
+  "af-south-1",
+  "us-gov-west-1",
+  "us-gov-east-1",
+];
+
+/**
+ * Azure regions and their pair (geo-redundant storage replicates to the pair; `null`: no pair, so no GRS).
+ * Source: https://learn.microsoft.com/azure/reliability/cross-region-replication-azure
+ */
+export const AZURE_REGION_PAIRS: Readonly<Record<string, string | null>> = {
+  eastus: "westus",
+  westus: "eastus",
+  eastus2: "centralus",
+  centralus: "eastus2",
+  westus2: "westcentralus",
+  westcentralus: "westus2",
+  westus3: "eastus",
+  northcentralus: "southcentralus",
+  southcentralus: "northcentralus",
+  canadacentral: "canadaeast",
+  canadaeast: "canadacentral",
+  brazilsouth: "southcentralus",
+  northeurope: "westeurope",
+  westeurope: "northeurope",
+  uksouth: "ukwest",
+  ukwest: "uksouth",
+  francecentral: "francesouth",
+  francesouth: "francecentral",
+  germanywestcentral: "germanynorth",
+  germanynorth: "germanywestcentral",
+  switzerlandnorth: "switzerlandwest",
+  switzerlandwest: "switzerlandnorth",
+  norwayeast: "norwaywest",
+  norwaywest: "norwayeast",
+  swedencentral: "swedensouth",
+  swedensouth: "swedencentral",
+  australiaeast: "australiasoutheast",
+  australiasoutheast: "australiaeast",
+  japaneast: "japanwest",
+  japanwest: "japaneast",
+  koreacentral: "koreasouth",
+  koreasouth: "koreacentral",
+  southeastasia: "eastasia",
+  eastasia: "southeastasia",
+  centralindia: "southindia",
+  southindia: "centralindia",
+  uaenorth: "uaecentral",
+  uaecentral: "uaenorth",
+  southafricanorth: "southafricawest",
+  southafricawest: "southafricanorth",
+  polandcentral: null,
+  italynorth: null,
+  spaincentral: null,
+  israelcentral: null,
+  qatarcentral: null,
+  mexicocentral: null,
+  newzealandnorth: null,
+};
+export const AZURE_REGIONS: readonly string[] = Object.keys(AZURE_REGION_PAIRS);
+
+/**
+ * EC2 instance types with NVIDIA GPUs that the EKS AL2023 NVIDIA AMI (x86_64) supports, with GPUs per
+ * instance. Source: https://aws.amazon.com/ec2/instance-types/#Accelerated_Computing
+ */
+export const EC2_GPU_INSTANCE_TYPES: Readonly<Record<string, number>> = {
+  ...sizes("g4dn", { xlarge: 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1, "12xlarge": 4, metal: 8 }),
+  ...sizes("g5", {
+    xlarge: 1,
+    "2xlarge": 1,
+    "4xlarge": 1,
+    "8xlarge": 1,
+    "16xlarge": 1,
+    "12xlarge": 4,
+    "24xlarge": 4,
+    "48xlarge": 8,
+  }),
+  ...sizes("g6", {
+    xlarge: 1,
+    "2xlarge": 1,
+    "4xlarge": 1,
+    "8xlarge": 1,
+    "16xlarge": 1,
+    "12xlarge": 4,
+    "24xlarge": 4,
+    "48xlarge": 8,
+  }),
+  ...sizes("g6e", {
+    xlarge: 1,
+    "2xlarge": 1,
+    "4xlarge": 1,
+    "8xlarge": 1,
+    "16xlarge": 1,
+    "12xlarge": 4,
+    "24xlarge": 4,
+    "48xlarge": 8,
+  }),
+  ...sizes("gr6", { "4xlarge": 1, "8xlarge": 1 }),
+  "p4d.24xlarge": 8,
+  "p4de.24xlarge": 8,
+  "p5.48xlarge": 8,
+  "p5e.48xlarge": 8,
+  "p5en.48xlarge": 8,
+  "p6-b200.48xlarge": 8,
+};
+
+/**
+ * Azure VM sizes with NVIDIA GPUs that AKS GPU pools support (the NV A10 v5 sizes need the GRID driver and
+ * are left out). Source: https://learn.microsoft.com/azure/aks/gpu-cluster#supported-gpu-enabled-vms
+ */
+export const AZURE_GPU_VM_SIZES: Readonly<Record<string, number>> = {
+  Standard_NC4as_T4_v3: 1,
+  Standard_NC8as_T4_v3: 1,
+  Standard_NC16as_T4_v3: 1,
+  Standard_NC64as_T4_v3: 4,
+  Standard_NC24ads_A100_v4: 1,
+  Standard_NC48ads_A100_v4: 2,
+  Standard_NC96ads_A100_v4: 4,
+  Standard_NC40ads_H100_v5: 1,
+  Standard_NC80adis_H100_v5: 2,
+  Standard_ND96asr_v4: 8,
+  Standard_ND96amsr_A100_v4: 8,
+  Standard_ND96isr_H100_v5: 8,
+  Standard_ND96isr_H200_v5: 8,
+};
+
+function sizes(family: string, gpus: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(gpus).map(([size, n]) => [`${family}.${size}`, n]));
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using LlmInfra.Engine;
+using LlmInfra.Runtime.Hosting;
+using LlmInfra.Runtime.Tests.Infrastructure;
+
+namespace LlmInfra.Runtime.Tests;
+
+/// <summary>Cancellation, back-pressure and draining, each on its own server with a long-running model.</summary>
+public sealed class LifecycleTests
+{
+    private static readonly Dictionary<string, string?> LongRequests = new() { ["Runtime:MaxTokensCap"] = "10000" };
+
+    [Fact]
+    public async Task Health_and_readiness_report_a_loaded_model()
+    {
+        await using var server = await RuntimeServer.StartAsync();
+        using var health = await server.Client.GetAsync("/healthz");
+        using var ready = await server.Client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("ready", (string?)(await ready.JsonAsync())["status"]);
+    }
+
+    [Fact]
+    public async Task Client_disconnect_cancels_its_generation()
+    {
+        await using var server = await RuntimeServer.StartAsync(Models.Long, LongRequests);
+        var finished = new TaskCompletionSource<GenerationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.Host.Scheduler!.Completed += r => finished.TrySetResult(r);
+
+        using (var client = new HttpClient { BaseAddress = server.BaseAddress })
+        {
+            client.DefaultRequestHeaders.Authorization = server.Client.DefaultRequestHeaders.Authorization;
+            using var response = await client.OpenStreamAsync("/v1/chat/completions", Http.Chat("go on forever", 9000, new { stream = true }));
+            await using var enumerator = response.ReadEventsAsync().GetAsyncEnumerator();
+            Assert.True(await enumerator.MoveNextAsync()); // role chunk
+            Assert.True(await enumerator.MoveNextAsync()); // first token: generation is running
+        } // disposing the response and client closes the connection mid-stream
+
+        var result = await finished.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(FinishReason.Cancelled, result.FinishReason);
+        Assert.True(result.CompletionTokens < 9000);
+        Assert.Equal(0, server.Host.Scheduler.Running);
+        await Poll.UntilAsync(async () =>
+            MetricsText.Value(await server.Client.ScrapeAsync(), "llm_requests_total{model=\"tiny\",outcome=\"cancelled\"}") >= 1);
+    }
+
+    [Fact]
+    public async Task Full_queue_gets_429_with_retry_after()
+    {
+        var settings = new Dictionary<string, string?>(LongRequests) { ["Runtime:MaxConcurrent"] = "1", ["Runtime:MaxQueue"] = "0" };
+        await using var server = await RuntimeServer.StartAsync(Models.Long, settings);
+        using var cancelLong = new CancellationTokenSource();
+        using var running = await server.Client.OpenStreamAsync("/v1/completions", Http.Completion("hold the slot", 9000, new { stream = true }), cancelLong.Token);
+        await using (var events = running.ReadEventsAsync().GetAsyncEnumerator(cancelLong.Token))
+        {
+            Assert.True(await events.MoveNextAsync());
+
+            using var rejected = await server.Client.PostJsonAsync("/v1/completions", Http.Completion("one more"));
+            Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
+            Assert.NotNull(rejected.Headers.RetryAfter);
+            var error = (await rejected.JsonAsync())["error"]!;
+            Assert.Equal("queue_full", (string?)error["code"]);
+            Assert.Equal("rate_limit_error", (string?)error["type"]);
+            await cancelLong.CancelAsync();
+        }
+        var metrics = await server.Client.ScrapeAsync();
+        Assert.True(MetricsText.Value(metrics, "llm_requests_total{model=\"tiny\",outcome=\"rejected\"}") >= 1);
+    }
+
+    [Fact]
+    public async Task Shutdown_drains_in_flight_requests_and_refuses_new_ones()
+    {
+        var server = await RuntimeServer.StartAsync(Models.Long, LongRequests);
+        try
+        {
+            using var inFlight = await server.Client.OpenStreamAsync("/v1/chat/completions", Http.Chat("finish me", 3000, new { stream = true }));
+            var events = inFlight.ReadEventsAsync().GetAsyncEnumerator();
+            Assert.True(await events.MoveNextAsync());
+            Assert.True(await events.MoveNextAsync());
+
+            var stopping = server.App.StopAsync();
+            await Poll.UntilAsync(() => Task.FromResult(server.Host.State == ServingState.Draining));
+
+            using var ready = await server.Client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            using var refused = await server.Client.PostJsonAsync("/v1/chat/completions", Http.Chat("too late"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("service_unavailable", (string?)(await refused.JsonAsync())["error"]!["code"]);
+
+            var last = "";
+            while (await events.MoveNextAsync()) last = events.Current;
+            Assert.Equal("[DONE]", last);
+            await stopping.WaitAsync(TimeSpan.FromSeconds(60));
+            await events.DisposeAsync();
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>For state that has no event to await (another process, a metric): check, then retry briefly, bounded.</summary>
+public static class Poll
+{
+    public static async Task UntilAsync(Func<Task<bool>> condition, int timeoutMs = 15_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!await condition())
+        {
+            if (Environment.TickCount64 > deadline) throw new TimeoutException("Condition not met in time.");
+            await Task.Delay(20);
+        }
+    }
+}

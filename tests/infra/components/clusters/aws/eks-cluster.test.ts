@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { checkEksArgs, EksCluster, type EksClusterArgs } from "../../../../../components/clusters/aws";
+import type { ClusterRecord } from "../../../../../components/clusters/record";
+import { iamNoWildcardAdmin } from "../../../../../stacks/policy/rules-cloud";
+import { capture, find, get, isSecret, ofType } from "../../../helpers";
+
+const base: EksClusterArgs = {
+  region: "us-east-1",
+  version: "1.33",
+  vpcCidr: "10.20.0.0/16",
+  availabilityZones: 3,
+  natGateways: "perZone",
+  serviceCidr: "172.20.0.0/16",
+  publicAccessCidrs: ["203.0.113.0/24"],
+  adminRoleArns: [],
+  logRetentionDays: 90,
+  systemPool: { instanceTypes: ["m7i.large"], min: 2, max: 4 },
+  gpuPools: [{ name: "l40s", instanceTypes: ["g6e.2xlarge"], min: 0, max: 4, capacityType: "ON_DEMAND", diskSizeGb: 200 }],
+  loadBalancer: { annotations: {}, scheme: "internet-facing" },
+  artifacts: { role: "primary", modelBucket: "models-bucket", repository: "llm-platform/llm-runtime" },
+};
+
+async function build(overrides: Partial<EksClusterArgs> = {}) {
+  let record: ClusterRecord | undefined;
+  const out = await capture(() => {
+    record = new EksCluster("c1", { ...base, ...overrides }).record;
+  });
+  return { ...out, record: record! };
+}
+
+const policyOf = (r: { inputs: Record<string, unknown> }) =>
+  JSON.parse(String(get(r.inputs, "policy"))) as { Statement: Record<string, unknown>[] };
+
+test("encrypts Kubernetes secrets with a customer key that rotates", async () => {
+  const { resources } = await build();
+  const cluster = find(resources, "aws:eks/cluster:Cluster", "c1");
+  assert.deepEqual(get(cluster.inputs, "encryptionConfig", "resources"), ["secrets"]);
+  assert.match(String(get(cluster.inputs, "encryptionConfig", "provider", "keyArn")), /^arn:aws:kms:us-east-1:\d{12}:key\//);
+  const key = find(resources, "aws:kms/key:Key", "c1-cluster");
+  assert.equal(get(key.inputs, "enableKeyRotation"), true);
+});
+
+test("keeps the API endpoint private, public only from the allowed CIDRs, and logs every control-plane type", async () => {
+  const { resources } = await build();
+  const cluster = find(resources, "aws:eks/cluster:Cluster", "c1");
+  assert.equal(get(cluster.inputs, "vpcConfig", "endpointPrivateAccess"), true);
+  assert.equal(get(cluster.inputs, "vpcConfig", "endpointPublicAccess"), true);
+  assert.deepEqual(get(cluster.inputs, "vpcConfig", "publicAccessCidrs"), ["203.0.113.0/24"]);
+  assert.deepEqual(get(cluster.inputs, "enabledClusterLogTypes"), [
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+  ]);
+  assert.equal(get(cluster.inputs, "accessConfig", "authenticationMode"), "API");
+  assert.equal(get(find(resources, "aws:cloudwatch/logGroup:LogGroup", "c1-control-plane").inputs, "retentionInDays"), 90);
+});
+
+test("turns the public endpoint off when no CIDR is allowed", async () => {
+  const { resources } = await build({ publicAccessCidrs: [] });
+  const cluster = find(resources, "aws:eks/cluster:Cluster", "c1");
+  assert.equal(get(cluster.inputs, "vpcConfig", "endpointPublicAccess"), false);
+  assert.equal(get(cluster.inputs, "vpcConfig", "publicAccessCidrs"), undefined);
+});
+
+test("GPU pools use the NVIDIA AMI, carry the GPU taint and labels, and scale between the configured bounds", async () => {
+  const { resources } = await build();
+  const ng = find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l40s");
+  assert.equal(get(ng.inputs, "amiType"), "AL2023_x86_64_NVIDIA");
+  assert.deepEqual(get(ng.inputs, "taints"), [{ key: "nvidia.com/gpu", effect: "NO_SCHEDULE" }]);
+  assert.equal(get(ng.inputs, "labels", "nvidia.com/gpu.present"), "true");
+  assert.deepEqual(get(ng.inputs, "scalingConfig"), { minSize: 0, maxSize: 4, desiredSize: 0 });
+  assert.equal(get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-system").inputs, "taints"), undefined);
+});
+
+test("node root volumes are gp3, encrypted with the cluster key; IMDSv2 with one hop", async () => {
+  const { resources } = await build();
+  for (const lt of ofType(resources, "aws:ec2/launchTemplate:LaunchTemplate")) {
+    const ebs = get((get(lt.inputs, "blockDeviceMappings") as unknown[])[0], "ebs");
+    assert.equal(get(ebs, "volumeType"), "gp3");
+    assert.equal(get(ebs, "encrypted"), "true");
+    assert.match(String(get(ebs, "kmsKeyId")), /:key\/c1-cluster-key-id$/);
+    assert.equal(get(lt.inputs, "metadataOptions", "httpTokens"), "required");
+  }
+});
+
+test("one NAT gateway per zone, or one in total when asked", async () => {
+  assert.equal(ofType((await build()).resources, "aws:ec2/natGateway:NatGateway").length, 3);
+  assert.equal(
+    ofType((await build({ natGateways: "single", availabilityZones: 2 })).resources, "aws:ec2/natGateway:NatGateway").length,
+    1,
+  );
+});
+
+test("the model bucket is KMS-encrypted, versioned, not public and TLS-only", async () => {
+  const { resources } = await build();
+  const sse = find(
+    resources,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "c1-models",
+  );
+  assert.equal(get((get(sse.inputs, "rules") as unknown[])[0], "applyServerSideEncryptionByDefault", "sseAlgorithm"), "aws:kms");
+  assert.equal(
+    get(find(resources, "aws:s3/bucketVersioning:BucketVersioning", "c1-models").inputs, "versioningConfiguration", "status"),
+    "Enabled",
+  );
+  const block = find(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "c1-models");
+  for (const f of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"])
+    assert.equal(get(block.inputs, f), true);
+  const deny = policyOf(find(resources, "aws:s3/bucketPolicy:BucketPolicy", "c1-models")).Statement[0];
+  assert.equal(deny.Effect, "Deny");
+  assert.deepEqual(deny.Condition, { Bool: { "aws:SecureTransport": "false" } });
+});
+
+test("replicates models and images to the DR region only when the stack has a DR peer", async () => {
+  assert.equal(ofType((await build()).resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig").length, 0);
+  const { resources } = await build({ dr: { region: "us-west-2", modelBucket: "models-bucket-replica" } });
+  const replication = find(resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "c1-models");
+  const rule = (get(replication.inputs, "rules") as unknown[])[0];
+  assert.equal(get(rule, "destination", "bucket"), "arn:aws:s3:::models-bucket-replica");
+  assert.match(String(get(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId")), /^arn:aws:kms:us-west-2:/);
+  assert.equal(get(find(resources, "aws:s3/bucket:Bucket", "c1-models-dr").inputs, "region"), "us-west-2");
+  const ecr = find(resources, "aws:ecr/replicationConfiguration:ReplicationConfiguration", "c1-images");
+  const ecrRule = (get(ecr.inputs, "replicationConfiguration", "rules") as unknown[])[0];
+  assert.equal(get((get(ecrRule, "destinations") as unknown[])[0], "region"), "us-west-2");
+  const template = find(resources, "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate", "c1-dr");
+  assert.equal(get(template.inputs, "imageTagMutability"), "IMMUTABLE");
+  assert.equal(get((get(template.inputs, "encryptionConfigurations") as unknown[])[0], "encryptionType"), "KMS");
+});
+
+test("a replica stack creates no bucket or repository and reads the replica through its key alias", async () => {
+  const { resources } = await build({
+    region: "us-west-2",
+    artifacts: { role: "replica", modelBucket: "models-bucket-replica", repository: "llm-platform/llm-runtime" },
+  });
+  assert.equal(ofType(resources, "aws:s3/bucket:Bucket").length, 0);
+  assert.equal(ofType(resources, "aws:ecr/repository:Repository").length, 0);
+  const serving = policyOf(find(resources, "aws:iam/rolePolicy:RolePolicy", "c1-serving"));
+  assert.equal(serving.Statement[0].Resource, "arn:aws:s3:::models-bucket-replica");
+  assert.match(String(serving.Statement[2].Resource), /^arn:aws:kms:us-west-2:\d{12}:key\//);
+});
+
+test("the serving identity may list and read the model bucket and decrypt through S3, nothing else", async () => {
+  const { resources } = await build();
+  const doc = policyOf(find(resources, "aws:iam/rolePolicy:RolePolicy", "c1-serving"));
+  assert.deepEqual(
+    doc.Statement.map((s) => [s.Action, s.Resource]),
+    [
+      ["s3:ListBucket", "arn:aws:s3:::models-bucket"],
+      [["s3:GetObject", "s3:GetObjectVersion"], "arn:aws:s3:::models-bucket/*"],
+      ["kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/c1-cluster-key-id"],
+    ],
+  );
+  const assoc = find(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "c1-serving");
+  assert.deepEqual([get(assoc.inputs, "namespace"), get(assoc.inputs, "serviceAccount")], ["llm-serving", "llm-runtime"]);
+});
+
+test("no IAM or key policy of the cluster allows '*' on '*'", async () => {
+  const { resources } = await build({
+    dr: { region: "us-west-2", modelBucket: "models-bucket-replica" },
+    dnsZone: { name: "llm.example.com" },
+  });
+  assert.deepEqual(iamNoWildcardAdmin.check(resources, { environment: "prod" }), []);
+  assert.ok(ofType(resources, "aws:iam/rolePolicy:RolePolicy").length >= 6);
+});
+
+test("returns the shared record: kubeconfig secret, NLB annotations, encrypted default class, GPU facts", async () => {
+  const { resources, record } = await build({ loadBalancer: { annotations: {}, scheme: "internal" } });
+  assert.ok(isSecret(find(resources, "pulumi:providers:kubernetes", "c1-k8s").inputs.kubeconfig));
+  assert.equal(record.loadBalancer.annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"], "internal");
+  assert.equal(record.loadBalancer.annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"], "ip");
+  assert.deepEqual(record.gpu.tolerations, [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
+  assert.equal(record.gpu.driverPreinstalled, true);
+  const sc = find(resources, "kubernetes:storage.k8s.io/v1:StorageClass", "c1-gp3-encrypted");
+  assert.equal(get(sc.inputs, "parameters", "encrypted"), "true");
+  assert.equal(get(sc.inputs, "metadata", "annotations", "storageclass.kubernetes.io/is-default-class"), "true");
+});
+
+test("rejects a DR peer in the same region, naming the input", () => {
+  assert.throws(
+    () => checkEksArgs("c1", { ...base, dr: { region: "us-east-1", modelBucket: "x-replica" } }),
+    /EksCluster 'c1': dr.region must differ from region \(us-east-1\)/,
+  );
+});

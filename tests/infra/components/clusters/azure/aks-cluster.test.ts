@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AksCluster, checkAksArgs, type AksClusterArgs } from "../../../../../components/clusters/azure";
+import { BUILT_IN_ROLES } from "../../../../../components/clusters/azure/identity";
+import type { ClusterRecord } from "../../../../../components/clusters/record";
+import { capture, find, get, isSecret, ofType } from "../../../helpers";
+
+const base: AksClusterArgs = {
+  location: "westeurope",
+  version: "1.33",
+  vnetCidr: "10.30.0.0/16",
+  podCidr: "10.244.0.0/16",
+  serviceCidr: "172.16.0.0/16",
+  authorizedIpRanges: ["203.0.113.0/24"],
+  privateCluster: false,
+  tier: "Standard",
+  logRetentionDays: 90,
+  systemPool: { vmSize: "Standard_D4ds_v5", min: 2, max: 3 },
+  gpuPools: [{ name: "a100", vmSize: "Standard_NC24ads_A100_v4", min: 0, max: 2, priority: "Regular", osDiskSizeGb: 200 }],
+  gpuDriver: "gpu-operator",
+  loadBalancer: { annotations: {}, scheme: "internet-facing" },
+  artifacts: { storageAccount: "modelsacct", container: "models", registry: "registry1", keyVault: "kv-c1" },
+  drLocation: "northeurope",
+};
+
+async function build(overrides: Partial<AksClusterArgs> = {}) {
+  let record: ClusterRecord | undefined;
+  const out = await capture(() => {
+    record = new AksCluster("c1", { ...base, ...overrides }).record;
+  });
+  return { ...out, record: record! };
+}
+
+const roleOf = (r: { inputs: Record<string, unknown> }) => String(get(r.inputs, "roleDefinitionId")).split("/").pop();
+
+test("encrypts secrets with the Key Vault KMS plugin; the vault keeps purge protection and RBAC, keys rotate", async () => {
+  const { resources } = await build();
+  const aks = find(resources, "azure-native:containerservice:ManagedCluster", "c1");
+  assert.equal(get(aks.inputs, "securityProfile", "azureKeyVaultKms", "enabled"), true);
+  assert.match(String(get(aks.inputs, "securityProfile", "azureKeyVaultKms", "keyId")), /\/keys\/kms\//);
+  const vault = find(resources, "azure-native:keyvault:Vault", "c1");
+  assert.equal(get(vault.inputs, "properties", "enablePurgeProtection"), true);
+  assert.equal(get(vault.inputs, "properties", "enableRbacAuthorization"), true);
+  for (const k of ofType(resources, "azure-native:keyvault:Key")) {
+    const actions = get(k.inputs, "properties", "rotationPolicy", "lifetimeActions") as unknown[];
+    assert.ok(
+      actions.some((a) => get(a, "action", "type") === "rotate"),
+      `${k.name} rotates`,
+    );
+  }
+});
+
+test("uses CNI overlay, OIDC and workload identity, Entra ID only, and the authorized ranges", async () => {
+  const { resources } = await build();
+  const aks = find(resources, "azure-native:containerservice:ManagedCluster", "c1");
+  assert.equal(get(aks.inputs, "networkProfile", "networkPluginMode"), "overlay");
+  assert.equal(get(aks.inputs, "networkProfile", "dnsServiceIP"), "172.16.0.10");
+  assert.equal(get(aks.inputs, "oidcIssuerProfile", "enabled"), true);
+  assert.equal(get(aks.inputs, "securityProfile", "workloadIdentity", "enabled"), true);
+  assert.equal(get(aks.inputs, "disableLocalAccounts"), true);
+  assert.deepEqual(get(aks.inputs, "apiServerAccessProfile", "authorizedIPRanges"), ["203.0.113.0/24"]);
+  assert.ok(get(aks.inputs, "diskEncryptionSetID"));
+});
+
+test("GPU pools autoscale between the bounds, carry the GPU taint and labels, and leave the driver to the operator", async () => {
+  const { resources, record } = await build();
+  const pool = find(resources, "azure-native:containerservice:AgentPool", "c1-gpu-a100");
+  assert.equal(get(pool.inputs, "enableAutoScaling"), true);
+  assert.deepEqual([get(pool.inputs, "minCount"), get(pool.inputs, "maxCount")], [0, 2]);
+  assert.deepEqual(get(pool.inputs, "nodeTaints"), ["nvidia.com/gpu=present:NoSchedule"]);
+  assert.equal(get(pool.inputs, "nodeLabels", "nvidia.com/gpu.present"), "true");
+  assert.equal(get(pool.inputs, "gpuProfile", "driver"), "None");
+  assert.equal(get(pool.inputs, "enableEncryptionAtHost"), true);
+  assert.deepEqual(record.gpu.tolerations, [
+    { key: "nvidia.com/gpu", operator: "Equal", value: "present", effect: "NoSchedule" },
+  ]);
+  assert.equal(record.gpu.driverPreinstalled, false);
+});
+
+test("model storage: customer key, versioned, geo-redundant, no public or shared-key access, TLS 1.2", async () => {
+  const { resources } = await build();
+  const account = find(resources, "azure-native:storage:StorageAccount", "c1-models");
+  assert.equal(get(account.inputs, "encryption", "keySource"), "Microsoft.Keyvault");
+  assert.equal(get(account.inputs, "sku", "name"), "Standard_RAGZRS");
+  assert.equal(get(account.inputs, "allowBlobPublicAccess"), false);
+  assert.equal(get(account.inputs, "allowSharedKeyAccess"), false);
+  assert.equal(get(account.inputs, "minimumTlsVersion"), "TLS1_2");
+  assert.equal(
+    get(find(resources, "azure-native:storage:BlobServiceProperties", "c1-models").inputs, "isVersioningEnabled"),
+    true,
+  );
+  assert.equal(get(find(resources, "azure-native:storage:BlobContainer", "c1-models").inputs, "publicAccess"), "None");
+});
+
+test("identities get exactly their roles: kubelet pulls images, serving reads the model container", async () => {
+  const { resources } = await build();
+  const acr = find(resources, "azure-native:authorization:RoleAssignment", "c1-kubelet-acr");
+  assert.equal(roleOf(acr), BUILT_IN_ROLES.acrPull);
+  assert.equal(get(acr.inputs, "principalId"), "c1-kubelet-principal-id");
+  const models = find(resources, "azure-native:authorization:RoleAssignment", "c1-serving-models");
+  assert.equal(roleOf(models), BUILT_IN_ROLES.storageBlobDataReader);
+  assert.equal(get(models.inputs, "scope"), "c1-models-id/blobServices/default/containers/models");
+  const servingGrants = ofType(resources, "azure-native:authorization:RoleAssignment").filter(
+    (r) => get(r.inputs, "principalId") === "c1-serving-principal-id",
+  );
+  assert.equal(servingGrants.length, 1);
+  const fic = find(resources, "azure-native:managedidentity:FederatedIdentityCredential", "c1-serving");
+  assert.equal(get(fic.inputs, "subject"), "system:serviceaccount:llm-serving:llm-runtime");
+});
+
+test("the registry is Premium with a customer key and a replica in the DR location", async () => {
+  const { resources } = await build();
+  const acr = find(resources, "azure-native:containerregistry:Registry", "c1-registry");
+  assert.equal(get(acr.inputs, "adminUserEnabled"), false);
+  assert.equal(get(acr.inputs, "encryption", "status"), "enabled");
+  assert.equal(
+    get(find(resources, "azure-native:containerregistry:Replication", "c1-registry-dr").inputs, "location"),
+    "northeurope",
+  );
+});
+
+test("returns the shared record: kubeconfig secret, internal LB annotation when internal, encrypted class", async () => {
+  const { resources, record } = await build({ loadBalancer: { annotations: {}, scheme: "internal" } });
+  assert.ok(isSecret(find(resources, "pulumi:providers:kubernetes", "c1-k8s").inputs.kubeconfig));
+  assert.equal(record.loadBalancer.annotations["service.beta.kubernetes.io/azure-load-balancer-internal"], "true");
+  assert.equal(record.identities?.serving?.podLabels["azure.workload.identity/use"], "true");
+  const sc = find(resources, "kubernetes:storage.k8s.io/v1:StorageClass", "c1-managed-csi-cmk");
+  assert.ok(get(sc.inputs, "parameters", "diskEncryptionSetID"));
+});
+
+test("rejects a public API server without authorized ranges, naming the inputs", () => {
+  assert.throws(
+    () => checkAksArgs("c1", { ...base, authorizedIpRanges: [] }),
+    /AksCluster 'c1': a public API server needs authorizedIpRanges/,
+  );
+});

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { PlanDocument } from "../../../../stacks/plan/render";
+import { get, planJson } from "../../helpers";
+
+const plans = new Map<string, Promise<PlanDocument>>();
+const plan = (stack: string) => {
+  if (!plans.has(stack)) plans.set(stack, planJson(stack));
+  return plans.get(stack)!;
+};
+const of = (doc: PlanDocument, type: string) => doc.resources.filter((r) => r.type === type);
+
+for (const stack of ["dev", "staging", "prod", "dr"]) {
+  test(`${stack}: every policy passes, cloud policies included`, async () => {
+    const doc = await plan(stack);
+    assert.deepEqual(
+      doc.policies.filter((p) => !p.passed).map((p) => `${p.name}: ${p.message}`),
+      [],
+    );
+    assert.ok(doc.policies.some((p) => p.name === "iam-no-wildcard-admin"));
+  });
+  test(`${stack}: reports a monthly cost estimate with min <= max`, async () => {
+    const { cost } = await plan(stack);
+    assert.ok(cost.monthlyMin > 0 && cost.monthlyMin <= cost.monthlyMax);
+    assert.ok(cost.pricesAsOf);
+  });
+}
+
+test("prod is hybrid: an EKS cluster next to the on-prem one, models replicated to us-west-2", async () => {
+  const doc = await plan("prod");
+  assert.equal(of(doc, "aws:eks/cluster:Cluster").length, 1);
+  assert.ok(doc.resources.some((r) => r.type === "llm:clusters:OnPremCluster"));
+  const replica = doc.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && get(r.inputs, "region") === "us-west-2");
+  assert.equal(get(replica?.inputs, "bucket"), "llm-platform-prod-models-replica");
+  const gpu = of(doc, "aws:eks/nodeGroup:NodeGroup").find((r) => r.name === "prod-useast1-gpu-l40s");
+  assert.deepEqual(get(gpu?.inputs, "scalingConfig"), { minSize: 2, maxSize: 8, desiredSize: 2 });
+  assert.deepEqual(get(gpu?.inputs, "instanceTypes"), ["g6e.2xlarge", "g6e.4xlarge"]);
+});
+
+test("dr creates nothing in us-east-1 and no bucket of its own", async () => {
+  const doc = await plan("dr");
+  const regions = doc.resources.map((r) => get(r.inputs, "region")).filter((x) => x !== undefined);
+  assert.ok(regions.length > 0);
+  assert.deepEqual([...new Set(regions)], ["us-west-2"]);
+  assert.equal(of(doc, "aws:s3/bucket:Bucket").length, 0);
+});
+
+test("dev runs one NAT gateway across two zones; staging is AKS with a GPU pool from config", async () => {
+  assert.equal(of(await plan("dev"), "aws:ec2/natGateway:NatGateway").length, 1);
+  const pool = of(await plan("staging"), "azure-native:containerservice:AgentPool")[0];
+  assert.equal(get(pool.inputs, "vmSize"), "Standard_NC24ads_A100_v4");
+});
