@@ -50,6 +50,8 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
 
     // The raw loop runs on the very same loaded model (same ONNX Runtime session and settings), while the server is idle.
     var model = host.Scheduler!.Model;
+    var batchSizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
+    host.Scheduler.BatchStarted += batchSizes.Enqueue;
     var rendered = prompts.Select(p => model.ApplyChatTemplate([new ChatMessage("user", p)])).ToArray();
     await ServerRequestAsync(http, prompts[0], 4); // warm-up
     RawLoop.Run(model, [rendered[0]], 4, 1);
@@ -72,6 +74,8 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
             raw.Add(new Measurement(samples, sw.Elapsed));
         }
         serverRows[c] = Measurement.Combine(server);
+        Log($"concurrency {c}: server batch sizes {string.Join(' ', batchSizes)}");
+        batchSizes.Clear();
         rawRows[c] = Measurement.Combine(raw);
     }
     await app.StopAsync();
