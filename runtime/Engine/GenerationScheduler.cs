@@ -203,6 +203,7 @@ public sealed class GenerationScheduler : IDisposable
     private void WorkerLoop()
     {
         var cohorts = new List<Cohort>();
+        var lastFinish = 0L;
         try
         {
             while (true)
@@ -213,7 +214,8 @@ public sealed class GenerationScheduler : IDisposable
                     while (true)
                     {
                         if (_disposed) return;
-                        admitted = TryAdmit(busy: cohorts.Count > 0, out var retryIn);
+                        var finishingSoon = cohorts.Any(c => c.StepsLeft <= FinishingSoonSteps);
+                        admitted = TryAdmit(busy: cohorts.Count > 0, finishingSoon, lastFinish, out var retryIn);
                         if (admitted is not null || cohorts.Count > 0) break;
                         _idleWorkers++;
                         Monitor.Wait(_lock, retryIn);
@@ -231,6 +233,7 @@ public sealed class GenerationScheduler : IDisposable
                     if (Step(cohorts[i])) continue;
                     Release(cohorts[i]);
                     cohorts.RemoveAt(i);
+                    lastFinish = Stopwatch.GetTimestamp();
                 }
             }
         }
@@ -240,12 +243,17 @@ public sealed class GenerationScheduler : IDisposable
         }
     }
 
+    /// <summary>A cohort this close to its end holds back newcomers: its clients are about to come back.</summary>
+    private const int FinishingSoonSteps = 2;
+
     /// <summary>
-    /// Takes the next cohort from the queue when it is worth starting: when it reaches this worker's share of recent
-    /// load, or when its oldest request has waited <see cref="SchedulerOptions.BatchWindow"/>. A busy worker leaves
-    /// new work to idle workers. Caller holds _lock.
+    /// Takes the next cohort from the queue when it is worth starting: once it reaches this worker's share of recent
+    /// load, or once its oldest request has waited <see cref="SchedulerOptions.BatchWindow"/> (counted from the
+    /// worker's last finished cohort, whose clients tend to return together). While one of the worker's cohorts is
+    /// about to finish, newcomers wait for it so the next batch starts full. A busy worker leaves new work to idle
+    /// workers. A lone client (recent load 1) never waits. Caller holds _lock.
     /// </summary>
-    private List<Pending>? TryAdmit(bool busy, out TimeSpan retryIn)
+    private List<Pending>? TryAdmit(bool busy, bool finishingSoon, long lastFinish, out TimeSpan retryIn)
     {
         retryIn = Timeout.InfiniteTimeSpan;
         var head = _queue.First?.Value;
@@ -254,11 +262,15 @@ public sealed class GenerationScheduler : IDisposable
         var limit = Math.Min(_options.MaxBatchSize, _options.MaxConcurrent - _running);
         var key = head.Sampling.BatchKey(head);
         var compatible = _queue.Count(p => p.Sampling.BatchKey(p).Equals(key));
-        var waited = Stopwatch.GetElapsedTime(head.EnqueuedAt);
-        if (compatible < Math.Min(BatchTarget(), limit) && waited < _options.BatchWindow)
+        if (compatible < Math.Min(BatchTarget(), limit))
         {
-            retryIn = _options.BatchWindow - waited;
-            return null;
+            if (busy && finishingSoon) return null; // re-checked after the next step
+            var waited = Stopwatch.GetElapsedTime(Math.Max(head.EnqueuedAt, lastFinish));
+            if (waited < _options.BatchWindow)
+            {
+                retryIn = _options.BatchWindow - waited;
+                return null;
+            }
         }
 
         var batch = new List<Pending>(limit);
@@ -403,6 +415,9 @@ public sealed class GenerationScheduler : IDisposable
         public GeneratorParams? Params { get; set; }
         public Generator? Generator { get; set; }
         public TokenizerStream[]? Streams { get; set; }
+
+        /// <summary>Decode steps until every member reaches its token limit (end-of-text may come sooner).</summary>
+        public int StepsLeft => Live.Where(p => !p.Done).Select(p => p.MaxNew - p.CompletionTokens).DefaultIfEmpty(0).Max();
 
         public void Dispose()
         {
