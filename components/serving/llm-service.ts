@@ -154,7 +154,9 @@ export class LlmService extends pulumi.ComponentResource {
                   env: [
                     // The runtime's drain matches what the pod gets after SIGTERM (plus the host's own margin).
                     { name: "Runtime__DrainGraceSeconds", value: String(drain) },
-                    // The root filesystem is read-only: the demo model is generated into the writable model volume.
+                    // The root filesystem is read-only: HOME points at the writable /tmp, and the demo model is
+                    // generated into the writable model volume.
+                    { name: "HOME", value: "/tmp" },
                     ...(model.source.kind === "demo" ? [{ name: "Runtime__DemoCacheDir", value: MODEL_MOUNT }] : []),
                   ],
                   ports: [{ name: "http", containerPort: RUNTIME_PORT }],

@@ -16,6 +16,7 @@ export function baseInput(): Record<string, unknown> {
         version: "1.33",
         vpcCidr: "10.20.0.0/16",
         gpuPools: [{ name: "l4", instanceTypes: ["g6.xlarge"], min: 2, max: 4 }],
+        artifacts: { modelBucket: "bucket" },
       },
     ],
     models: [{ name: "m1", source: { kind: "s3", uri: "s3://bucket/m1/" }, replicas: { min: 1, max: 2 } }],

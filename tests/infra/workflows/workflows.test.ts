@@ -1,0 +1,273 @@
+/**
+ * The GitHub Actions workflows: each validates with action-validator (as `npm run lint` does), references only
+ * scripts and files that exist, pins its actions, grants least privilege, and keeps the promises the
+ * operations docs make (one update per stack at a time, dev -> staging -> prod, fork-safe previews).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { parse } from "yaml";
+import { stacksIn } from "../../../stacks/plan/preview";
+import { REPO_ROOT } from "../helpers";
+
+const run = promisify(execFile);
+const WORKFLOWS = path.join(REPO_ROOT, ".github", "workflows");
+const files = readdirSync(WORKFLOWS)
+  .filter((f) => f.endsWith(".yml"))
+  .sort();
+const text = (f: string) => readFileSync(path.join(WORKFLOWS, f), "utf8");
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; if?: string };
+type Job = {
+  uses?: string;
+  needs?: string | string[];
+  permissions?: Record<string, string> | string;
+  concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  environment?: { name: string } | string;
+  steps?: Step[];
+  strategy?: { matrix?: Record<string, unknown> };
+  with?: Record<string, unknown>;
+  if?: string;
+};
+type Workflow = { on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, Job> };
+const workflow = (f: string) => parse(text(f)) as Workflow;
+
+const validator = path.join(REPO_ROOT, "node_modules", ".bin", "action-validator");
+
+async function validate(file: string): Promise<{ code: number; output: string }> {
+  try {
+    await run(validator, [file]);
+    return { code: 0, output: "" };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === "number" ? err.code : 1, output: `${err.stdout ?? ""}${err.stderr ?? ""}` };
+  }
+}
+
+test("the workflows the operations docs describe are all there", () => {
+  for (const f of [
+    "ci.yml",
+    "preview.yml",
+    "preview-comment.yml",
+    "deploy.yml",
+    "pulumi-up.yml",
+    "image.yml",
+    "dr.yml",
+    "state-backup.yml",
+  ])
+    assert.ok(files.includes(f), `${f} is missing`);
+});
+
+for (const f of files)
+  test(`${f} passes action-validator`, async () => {
+    const r = await validate(path.join(WORKFLOWS, f));
+    assert.equal(r.code, 0, r.output);
+  });
+
+test("action-validator rejects a broken workflow, so the check can fail", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "wf-"));
+  const bad = path.join(dir, "bad.yml");
+  writeFileSync(bad, text("deploy.yml").replace("needs: staging", "needs: stagin"));
+  const r = await validate(bad);
+  assert.equal(r.code, 1);
+  assert.match(r.output, /unresolved job stagin/);
+});
+
+test("npm run lint validates every workflow file", () => {
+  const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
+    .scripts;
+  assert.match(scripts["lint:workflows"], /for f in \.github\/workflows\/\*\.yml; do action-validator "\$f" \|\| exit 1; done/);
+  assert.match(scripts.lint, /npm run --silent lint:workflows/);
+});
+
+const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
+  .scripts;
+
+/** Paths other branches add (the runtime's image and smoke command): expected, not yet merged here. */
+const FROM_OTHER_BRANCHES = new Set(["runtime/Dockerfile", "runtime/Smoke"]);
+
+/** Repository paths a workflow or its scripts call: scripts, TypeScript entry points, project folders. */
+function referencedPaths(source: string): string[] {
+  const found = new Set<string>();
+  for (const m of source.matchAll(/(?:^|[\s"'=])((?:\.github|\.ci|stacks|runtime|docs)\/[A-Za-z0-9_./-]+)/g))
+    found.add(m[1].replace(/[.,]$/, ""));
+  return [...found];
+}
+
+for (const f of files)
+  test(`${f} references only npm scripts and files that exist`, (t) => {
+    const source = text(f);
+    for (const m of source.matchAll(/npm run (?:--silent )?([a-z][a-z0-9:-]*)/g))
+      assert.ok(m[1] in scripts, `${f} runs npm script '${m[1]}', which package.json does not define`);
+    if (/\bnpm test\b/.test(source) || source.includes(".ci/run")) assert.ok("test" in scripts);
+    const scriptsCalled = [...source.matchAll(/\.github\/scripts\/[a-z0-9-]+\.sh/g)].map((m) => m[0]);
+    const all = [
+      ...referencedPaths(source),
+      ...scriptsCalled.flatMap((s) => referencedPaths(readFileSync(path.join(REPO_ROOT, s), "utf8"))),
+    ];
+    for (const p of all) {
+      if (FROM_OTHER_BRANCHES.has(p) && !existsSync(path.join(REPO_ROOT, p))) {
+        t.diagnostic(`${p}: comes with the runtime branch`);
+        continue;
+      }
+      assert.ok(existsSync(path.join(REPO_ROOT, p)), `${f} references ${p}, which does not exist`);
+    }
+    for (const job of Object.values(workflow(f).jobs))
+      if (job.uses?.startsWith("./")) assert.ok(existsSync(path.join(REPO_ROOT, job.uses)), `${f}: ${job.uses} does not exist`);
+  });
+
+test("ci.yml runs the README's test command through .ci/run", () => {
+  assert.ok((workflow("ci.yml").jobs.test.steps ?? []).some((s) => s.run === ".ci/run"));
+  assert.match(readFileSync(path.join(REPO_ROOT, ".ci", "run"), "utf8"), /^npm test$/m);
+  assert.deepEqual(Object.keys(workflow("ci.yml").on), ["push", "pull_request"]);
+});
+
+test("the helper scripts parse with bash -n and call the smoke command exactly as documented", async () => {
+  const dir = path.join(REPO_ROOT, ".github", "scripts");
+  for (const s of readdirSync(dir)) await run("bash", ["-n", path.join(dir, s)]);
+  assert.match(
+    readFileSync(path.join(dir, "smoke.sh"), "utf8"),
+    /dotnet run --project runtime\/Smoke -c Release -- --url "\$base" --api-key-file "\$key_file"/,
+  );
+});
+
+const usesOf = (f: string) =>
+  Object.values(workflow(f).jobs).flatMap((j) => (j.steps ?? []).map((s) => s.uses).filter((u): u is string => !!u));
+
+for (const f of files)
+  test(`${f} pins third-party actions to a commit sha, or says why only to a major version`, () => {
+    const lines = text(f).split("\n");
+    for (const uses of usesOf(f)) {
+      if (uses.startsWith("./")) continue;
+      const at = lines.findIndex((l) => l.includes(`uses: ${uses}`));
+      if (/@[0-9a-f]{40}$/.test(uses)) assert.match(lines[at], /# v[0-9]+(\.[0-9]+)*$/, `${uses}: say which release the sha is`);
+      else {
+        assert.match(uses, /@v[0-9]+$/, `${uses}: pin to a full sha or a major version`);
+        assert.match(
+          lines.slice(Math.max(0, at - 3), at).join("\n"),
+          /# .*Major-version pin/,
+          `${uses}: say why it is not a sha`,
+        );
+      }
+    }
+  });
+
+for (const f of files)
+  test(`${f} grants least privilege: read-only by default, writes per job`, () => {
+    const wf = workflow(f);
+    assert.ok(wf.permissions !== undefined, "top-level permissions must be set");
+    for (const [scope, level] of Object.entries(wf.permissions))
+      assert.notEqual(level, "write", `top-level ${scope}: write; grant writes per job`);
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      assert.notEqual(job.permissions, "write-all", `${name}: write-all`);
+      // A job that writes says so itself; jobs that call a reusable workflow must pass what it needs.
+      const p = typeof job.permissions === "object" ? job.permissions : {};
+      if (job.uses) assert.equal(p["id-token"], "write", `${name} calls ${job.uses}, which logs in with OIDC`);
+    }
+  });
+
+test("deploy.yml updates dev, then staging, then prod, each through pulumi-up.yml in its own environment", () => {
+  const { jobs } = workflow("deploy.yml");
+  assert.deepEqual(Object.keys(jobs), ["dev", "staging", "prod"]);
+  assert.equal(jobs.dev.needs, undefined);
+  assert.equal(jobs.staging.needs, "dev");
+  assert.equal(jobs.prod.needs, "staging");
+  for (const [name, job] of Object.entries(jobs)) {
+    assert.equal(job.uses, "./.github/workflows/pulumi-up.yml");
+    assert.equal(job.with?.stack, name);
+  }
+  assert.deepEqual(workflow("deploy.yml").on.push, { branches: ["main"] });
+});
+
+test("pulumi-up.yml: one concurrency group per stack, never cancelled, in the stack's protected environment, smoke after up", () => {
+  const { up } = workflow("pulumi-up.yml").jobs;
+  assert.deepEqual(up.concurrency, { group: "pulumi-${{ inputs.stack }}", "cancel-in-progress": false });
+  assert.deepEqual(up.environment, { name: "${{ inputs.stack }}" });
+  const steps = up.steps ?? [];
+  const plan = steps.findIndex((s) => s.run?.includes("npm run --silent plan --"));
+  const upIdx = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "up");
+  const smoke = steps.findIndex((s) => s.run?.includes(".github/scripts/smoke.sh"));
+  assert.ok(plan >= 0 && plan < upIdx && upIdx < smoke, `order: offline plan ${plan}, up ${upIdx}, smoke ${smoke}`);
+});
+
+test("preview.yml: fork-safe offline plan, credentials only for branches of this repository, one group per PR", () => {
+  const wf = workflow("preview.yml");
+  const source = text("preview.yml");
+  assert.deepEqual(Object.keys(wf.on), ["pull_request"]);
+  assert.equal(
+    (wf as unknown as { concurrency: { group: string } }).concurrency.group,
+    "preview-${{ github.event.pull_request.number }}",
+  );
+  const offline = wf.jobs["offline-plan"];
+  assert.deepEqual(offline.permissions, { contents: "read" });
+  assert.ok(!JSON.stringify(offline).includes("secrets."), "the offline plan must not need secrets");
+  assert.ok((offline.steps ?? []).some((s) => s.run?.includes("stacks/plan/preview.ts")));
+  assert.equal(wf.jobs["cloud-preview"].if, "github.event.pull_request.head.repo.full_name == github.repository");
+  assert.match(source, /command: preview/);
+  assert.match(source, /comment-on-pr: true/);
+});
+
+test("preview-comment.yml posts from a trusted context without running the pull request's code", () => {
+  const wf = workflow("preview-comment.yml");
+  assert.deepEqual(wf.on, { workflow_run: { workflows: ["preview"], types: ["completed"] } });
+  assert.deepEqual(wf.permissions, {});
+  const steps = wf.jobs.comment.steps ?? [];
+  assert.ok(!steps.some((s) => s.uses?.startsWith("actions/checkout")), "must not check out the PR");
+  const script = String(steps.find((s) => s.uses?.startsWith("actions/github-script"))?.with?.script);
+  assert.match(script, /<!-- llm-platform:offline-plan -->/);
+  assert.match(script, /updateComment/);
+  assert.match(script, /pr\.head\.sha !== process\.env\.HEAD_SHA/);
+});
+
+test("the comment marker of the workflow is the one the plan comment starts with", async () => {
+  const { COMMENT_MARKER } = await import("../../../stacks/plan/preview");
+  assert.ok(text("preview-comment.yml").includes(COMMENT_MARKER));
+});
+
+const sharedStacks = () => stacksIn(REPO_ROOT).filter((s) => s !== "local");
+
+test("state-backup.yml exports every shared stack, never with secrets in clear, to a checked bucket", () => {
+  const job = workflow("state-backup.yml").jobs.export;
+  assert.deepEqual([...(job.strategy?.matrix?.stack as string[])].sort(), sharedStacks());
+  const source = text("state-backup.yml");
+  assert.match(source, /pulumi stack export --stack "\$STACK"/);
+  assert.doesNotMatch(source.replace(/#.*$/gm, ""), /--show-secrets/);
+  assert.match(source, /get-bucket-versioning/);
+  assert.match(source, /--sse aws:kms/);
+  assert.ok("schedule" in workflow("state-backup.yml").on);
+});
+
+test("the cloud previews cover every shared stack", () => {
+  const include = workflow("preview.yml").jobs["cloud-preview"].strategy?.matrix?.include as { stack: string }[];
+  assert.deepEqual(include.map((i) => i.stack).sort(), sharedStacks());
+});
+
+test("image.yml pushes under the git sha, makes an SBOM and signs keylessly with an OIDC token", () => {
+  const job = workflow("image.yml").jobs.build;
+  assert.deepEqual(job.permissions, { contents: "read", packages: "write", "id-token": "write" });
+  const source = text("image.yml");
+  assert.match(source, /tag=\$repo:\$SHA-\$FLAVOR/);
+  assert.match(source, /build-args: GENAI_FLAVOR=\$\{\{ matrix\.flavor \}\}/);
+  assert.match(source, /file: runtime\/Dockerfile/);
+  assert.ok(usesOf("image.yml").some((u) => u.startsWith("anchore/sbom-action@")));
+  assert.match(source, /cosign sign --yes "\$REF"/);
+  assert.match(source, /cosign attest --yes --type spdxjson --predicate sbom\.spdx\.json "\$REF"/);
+});
+
+test("dr.yml checks prerequisites, then redeploys dr through pulumi-up.yml, then handles traffic", () => {
+  const wf = workflow("dr.yml");
+  assert.deepEqual(Object.keys(wf.on), ["workflow_dispatch"]);
+  assert.deepEqual(Object.keys(wf.jobs), ["prerequisites", "redeploy", "traffic"]);
+  assert.equal(wf.jobs.redeploy.needs, "prerequisites");
+  assert.equal(wf.jobs.redeploy.uses, "./.github/workflows/pulumi-up.yml");
+  assert.equal(wf.jobs.redeploy.with?.stack, "dr");
+  assert.equal(wf.jobs.traffic.needs, "redeploy");
+  const source = text("dr.yml");
+  assert.match(source, /npx tsx stacks\/config\/dr-prerequisites\.ts dr prod/);
+  assert.match(source, /pulumi stack ls --json/);
+  assert.match(source, /\.github\/scripts\/dns-switch\.sh "\$ZONE_ID" dr dr/);
+});
