@@ -31,7 +31,8 @@ export interface PlatformArgs {
   clusters: ClusterSpec[];
   models: ModelSpec[];
   runtime: { image: string; apiKeys: pulumi.Input<string> };
-  tls: { issuer: IssuerSettings };
+  /** The stack's issuer, and per-cluster overrides (hybrid stacks: corporate CA on-prem, ACME in the cloud). */
+  tls: { issuer: IssuerSettings; byCluster?: Record<string, IssuerSettings> };
   observability: ObservabilitySettings;
   /** Grafana admin password; must be a secret. */
   grafanaAdminPassword: pulumi.Input<string>;
@@ -54,7 +55,7 @@ export class Platform extends pulumi.ComponentResource {
           domain: args.domain,
           // A laptop has one node: everything else runs controllers with a standby and disruption budgets.
           highAvailability: args.environment !== "local",
-          issuer: args.tls.issuer,
+          issuer: args.tls.byCluster?.[cluster.name] ?? args.tls.issuer,
           observability: args.observability,
           grafanaAdminPassword: args.grafanaAdminPassword,
           models,

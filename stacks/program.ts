@@ -35,7 +35,12 @@ export function composePlatform(settings: Settings): Platform {
     clusters: settings.clusters.map((c) => clusterSpec(c, settings)),
     models: settings.models,
     runtime: { image: settings.runtime.image, apiKeys: secretValue(settings.runtime.apiKeysSecret) },
-    tls: settings.tls,
+    tls: {
+      issuer: settings.tls.issuer,
+      byCluster: Object.fromEntries(
+        settings.clusters.flatMap((c) => (c.substrate === "onprem" && c.tlsIssuer ? [[c.name, c.tlsIssuer] as const] : [])),
+      ),
+    },
     observability: settings.observability,
     grafanaAdminPassword: secretValue(grafanaKey),
   });

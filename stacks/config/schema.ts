@@ -110,6 +110,11 @@ const onpremCluster = z.strictObject({
   }),
   loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
   network: onpremNetwork.optional(),
+  /**
+   * Overrides `tls.issuer` on this cluster: in a hybrid stack an internal on-prem cluster usually takes its
+   * certificates from the corporate CA while the cloud cluster solves ACME in a public DNS zone.
+   */
+  tlsIssuer: z.lazy(() => issuerSchema).optional(),
 });
 
 const poolBounds = {
@@ -300,20 +305,23 @@ const dns01Provider = z.discriminatedUnion("provider", [
   }),
 ]);
 
+const issuerSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("selfsigned") }),
+  z.strictObject({
+    kind: z.literal("acme"),
+    email: z.email({ error: "must be an e-mail address for the ACME account" }),
+    server: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
+    solver: z.enum(["http01", "dns01"]).default("http01"),
+    /** DNS provider that answers DNS-01 challenges (required with solver dns01); credentials are ambient. */
+    dns01: dns01Provider.optional(),
+  }),
+  /** A private CA whose certificate and key are in a Kubernetes Secret (on-prem PKI). */
+  z.strictObject({ kind: z.literal("ca"), secretName: dnsLabel }),
+]);
+export type IssuerSettingsInput = z.infer<typeof issuerSchema>;
+
 const tlsSchema = z.strictObject({
-  issuer: z.discriminatedUnion("kind", [
-    z.strictObject({ kind: z.literal("selfsigned") }),
-    z.strictObject({
-      kind: z.literal("acme"),
-      email: z.email({ error: "must be an e-mail address for the ACME account" }),
-      server: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
-      solver: z.enum(["http01", "dns01"]).default("http01"),
-      /** DNS provider that answers DNS-01 challenges (required with solver dns01); credentials are ambient. */
-      dns01: dns01Provider.optional(),
-    }),
-    /** A private CA whose certificate and key are in a Kubernetes Secret (on-prem PKI). */
-    z.strictObject({ kind: z.literal("ca"), secretName: dnsLabel }),
-  ]),
+  issuer: issuerSchema,
 });
 
 export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/llm-platform/llm-platform/blob/main/docs/runbooks";

@@ -104,6 +104,14 @@ export function validateEnvironmentRules(settings: Settings): ConfigIssue[] {
         value: c.substrate,
       });
   });
+  settings.clusters.forEach((c, i) => {
+    if (!isLocal && c.substrate === "onprem" && c.tlsIssuer?.kind === "selfsigned")
+      issues.push({
+        path: ["clusters", i, "tlsIssuer", "kind"],
+        message: `'selfsigned' is only allowed in environment local; use acme or ca in '${env}'`,
+        value: "selfsigned",
+      });
+  });
   if (!isLocal && settings.tls.issuer.kind === "selfsigned")
     issues.push({
       path: ["tls", "issuer", "kind"],
@@ -420,20 +428,27 @@ export function validateImageLocality(settings: Pick<Settings, "clusters" | "env
 }
 
 /** TLS and host-name rules: DNS-01 needs a provider; model names must not take a reserved host name. */
-export function validateTrafficRules(settings: Pick<Settings, "tls" | "models">): ConfigIssue[] {
+export function validateTrafficRules(
+  settings: Pick<Settings, "tls" | "models"> & Partial<Pick<Settings, "clusters">>,
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const issuer = settings.tls.issuer;
-  if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01 === undefined)
-    issues.push({
-      path: ["tls", "issuer", "dns01"],
-      message: "is required when solver is 'dns01': name the DNS provider (route53 or azureDns) that answers the challenge",
-    });
-  if (issuer.kind === "acme" && issuer.solver === "http01" && issuer.dns01 !== undefined)
-    issues.push({
-      path: ["tls", "issuer", "dns01"],
-      message: "is only used with solver 'dns01' (solver is 'http01'): remove it or switch the solver",
-      value: issuer.dns01.provider,
-    });
+  const issuers: [(string | number)[], Settings["tls"]["issuer"]][] = [[["tls", "issuer"], settings.tls.issuer]];
+  (settings.clusters ?? []).forEach((c, i) => {
+    if (c.substrate === "onprem" && c.tlsIssuer) issuers.push([["clusters", i, "tlsIssuer"], c.tlsIssuer]);
+  });
+  for (const [path, issuer] of issuers) {
+    if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01 === undefined)
+      issues.push({
+        path: [...path, "dns01"],
+        message: "is required when solver is 'dns01': name the DNS provider (route53 or azureDns) that answers the challenge",
+      });
+    if (issuer.kind === "acme" && issuer.solver === "http01" && issuer.dns01 !== undefined)
+      issues.push({
+        path: [...path, "dns01"],
+        message: "is only used with solver 'dns01' (solver is 'http01'): remove it or switch the solver",
+        value: issuer.dns01.provider,
+      });
+  }
   settings.models.forEach((m, i) => {
     if (RESERVED_HOSTS.includes(m.name))
       issues.push({

@@ -8,6 +8,7 @@ import {
   validateEnvironmentRules,
   validateModelPlacement,
   validateSecretReferences,
+  validateTrafficRules,
   validateUniqueNames,
 } from "../../../../stacks/config/validators";
 import { baseInput, withValue } from "./fixtures";
@@ -186,6 +187,28 @@ describe("validateSecretReferences", () => {
     assert.match(
       messages(validateSecretReferences(s, allSecrets)).join("\n"),
       /observability\.grafanaAdminPasswordSecret: is required in 'onprem'/,
+    );
+  });
+});
+
+describe("per-cluster TLS issuer (hybrid stacks)", () => {
+  const override = (issuer: Record<string, unknown>) => settings(withValue(baseInput(), "clusters[0].tlsIssuer", issuer));
+
+  test("an on-prem cluster may take its certificates from another issuer than the stack's", () => {
+    assert.deepEqual(validateEnvironmentRules(override({ kind: "ca", secretName: "corp-ca" })), []);
+  });
+
+  test("the override obeys the same rules as tls.issuer: no self-signed outside local", () => {
+    assert.deepEqual(messages(validateEnvironmentRules(override({ kind: "selfsigned" }))), [
+      `clusters[0].tlsIssuer.kind: 'selfsigned' is only allowed in environment local; use acme or ca in 'onprem', got "selfsigned"`,
+    ]);
+  });
+
+  test("the override obeys the same rules as tls.issuer: dns01 names its provider", () => {
+    const s = override({ kind: "acme", email: "ops@example.com", solver: "dns01" });
+    assert.match(
+      messages(validateTrafficRules(s)).join("\n"),
+      /clusters\[0\]\.tlsIssuer\.dns01: is required when solver is 'dns01'/,
     );
   });
 });

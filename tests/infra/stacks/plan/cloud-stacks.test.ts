@@ -34,6 +34,16 @@ test("prod is hybrid: an EKS cluster next to the on-prem one, models replicated 
   assert.deepEqual(get(gpu?.inputs, "instanceTypes"), ["g6e.2xlarge", "g6e.4xlarge"]);
 });
 
+test("prod's on-prem cluster takes certificates from the corporate CA, the cloud one from ACME in Route 53", async () => {
+  const doc = await plan("prod");
+  const issuers = of(doc, "kubernetes:cert-manager.io/v1:ClusterIssuer");
+  assert.deepEqual(get(issuers.find((r) => r.name === "dc1-tls-issuer")?.inputs, "spec", "ca"), {
+    secretName: "corp-intermediate-ca",
+  });
+  const cloud = issuers.find((r) => r.name === "prod-useast1-tls-issuer");
+  assert.ok(get(cloud?.inputs, "spec", "acme", "solvers"), "ACME solvers on the cloud cluster");
+});
+
 test("dr creates nothing in us-east-1 and no bucket of its own", async () => {
   const doc = await plan("dr");
   const regions = doc.resources.map((r) => get(r.inputs, "region")).filter((x) => x !== undefined);
