@@ -7,20 +7,14 @@ import { createCluster, type ClusterRecord, type ClusterSpec } from "./clusters"
 import { KubernetesLayer } from "./kubernetes-layer";
 import type { ObservabilitySettings } from "./observability/observability";
 import type { IssuerSettings } from "./security/tls";
+import type { ServedModel } from "./serving/llm-service";
 import type { ModelSource } from "./serving/model-source";
 
-export interface ModelSpec {
-  name: string;
-  source: ModelSource;
+/** A configured model: what one cluster serves, plus where it is placed and per-cluster sources. */
+export interface ModelSpec extends ServedModel {
   /** Per-cluster override of `source`. */
   sourceByCluster: Record<string, ModelSource>;
-  gpus: number;
-  resources: { cpu: string; memory: string };
-  replicas: { min: number; max: number };
   targetQueueDepth: number;
-  maxConcurrent: number;
-  maxQueue: number;
-  cacheSize: string;
   /** Clusters that serve this model; unset means all. */
   clusters?: string[];
 }

@@ -16,21 +16,24 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from
 import { httpsRoute, leastRequestPolicy, type ListenerRef } from "../traffic/routes";
 import { modelArgs, modelFetchContainer, modelVolume, MODEL_MOUNT, type ModelSource } from "./model-source";
 
+/** One model as a cluster serves it. */
+export interface ServedModel {
+  name: string;
+  source: ModelSource;
+  gpus: number;
+  resources: { cpu: string; memory: string };
+  replicas: { min: number; max: number };
+  maxConcurrent: number;
+  maxQueue: number;
+  cacheSize: string;
+  /** Waiting requests per replica before the scaler adds one. */
+  targetQueueDepth?: number;
+}
+
 export interface LlmServiceArgs {
   cluster: ClusterRecord;
   namespace: string;
-  model: {
-    name: string;
-    source: ModelSource;
-    gpus: number;
-    resources: { cpu: string; memory: string };
-    replicas: { min: number; max: number };
-    maxConcurrent: number;
-    maxQueue: number;
-    cacheSize: string;
-    /** Waiting requests per replica before the scaler adds one. */
-    targetQueueDepth?: number;
-  };
+  model: ServedModel;
   image: string;
   /** API keys, one per line; must be a secret. */
   apiKeys: pulumi.Input<string>;
