@@ -256,6 +256,8 @@ test("image.yml pushes under the git sha, makes an SBOM and signs keylessly with
   assert.ok(usesOf("image.yml").some((u) => u.startsWith("anchore/sbom-action@")));
   assert.match(source, /cosign sign --yes "\$REF"/);
   assert.match(source, /cosign attest --yes --type spdxjson --predicate sbom\.spdx\.json "\$REF"/);
+  // dr pulls the ECR replica: the signed image must reach prod's ECR repository, digest unchanged.
+  assert.match(source, /cosign copy "\$REF" "\$ECR:\$TAG"/);
 });
 
 test("dr.yml checks prerequisites, then redeploys dr through pulumi-up.yml, then handles traffic", () => {
