@@ -3,6 +3,7 @@
  * enablement where the record asks for it, TLS, the gateway, KEDA, observability, the serving namespace's
  * network policy and one LlmService per model. Reads only the cluster record, never the substrate.
  */
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "./autoscaling/keda";
 import type { ClusterRecord } from "./clusters/record";
@@ -41,9 +42,16 @@ export interface KubernetesLayerArgs {
 /** Labels every runtime pod and Service carries (LlmService adds the model's instance label). */
 export const RUNTIME_LABELS = { "app.kubernetes.io/name": "llm-runtime" } as const;
 export const TLS_SECRET = "llm-gateway-tls";
+/** Service account of the runtime pods where the cluster binds no cloud identity to one. */
+export const RUNTIME_SERVICE_ACCOUNT = "llm-runtime";
 
 export function validateLayer(args: Pick<KubernetesLayerArgs, "cluster" | "models">): string[] {
   const out: string[] = [];
+  const serving = args.cluster.identities?.serving;
+  if (serving && serving.namespace !== NAMESPACES.serving)
+    out.push(
+      `cluster '${args.cluster.name}': the serving identity is bound in namespace '${serving.namespace}', but models run in '${NAMESPACES.serving}'`,
+    );
   for (const m of args.models) {
     if (RESERVED_HOSTS.includes(m.name))
       out.push(`model '${m.name}': the host name ${m.name}.<domain> is reserved (${RESERVED_HOSTS.join(", ")})`);
@@ -107,7 +115,6 @@ export class KubernetesLayer extends pulumi.ComponentResource {
         grafanaAdminPassword: args.grafanaAdminPassword,
         highAvailability: ha,
         runtime: { namespace: NAMESPACES.serving, serviceLabels: RUNTIME_LABELS, port: "http" },
-        listener: { gatewayName: GATEWAY_NAME, gatewayNamespace: NAMESPACES.gateway, sectionName: "https" },
         opts: { dependsOn: [...ns(NAMESPACES.monitoring), ...ns(NAMESPACES.serving)] },
       },
       parent,
@@ -125,24 +132,6 @@ export class KubernetesLayer extends pulumi.ComponentResource {
         parent,
       );
 
-    const tls = new Tls(
-      `${name}-tls`,
-      {
-        cluster,
-        namespace: NAMESPACES.certManager,
-        issuer: args.issuer,
-        gateway: { name: GATEWAY_NAME, namespace: NAMESPACES.gateway, httpListener: HTTP_LISTENER },
-        highAvailability: ha,
-        opts: { dependsOn: [...ns(NAMESPACES.certManager), observability.release] },
-      },
-      parent,
-    );
-    tls.certificate(`${name}-gateway-cert`, {
-      namespace: NAMESPACES.gateway,
-      secretName: TLS_SECRET,
-      dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
-    });
-
     const gateway = new LlmGateway(
       `${name}-gateway`,
       {
@@ -159,9 +148,36 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       parent,
     );
 
+    observability.publishGrafana(`${name}-grafana-route`, gateway.httpsListener, [gateway.release]);
+
+    const tls = new Tls(
+      `${name}-tls`,
+      {
+        cluster,
+        namespace: NAMESPACES.certManager,
+        issuer: args.issuer,
+        gateway: { name: GATEWAY_NAME, namespace: NAMESPACES.gateway, httpListener: HTTP_LISTENER },
+        highAvailability: ha,
+        // cert-manager reads the Gateway API CRDs (installed by the gateway chart) at start-up.
+        opts: { dependsOn: [...ns(NAMESPACES.certManager), observability.release, gateway.release] },
+      },
+      parent,
+    );
+    tls.certificate(`${name}-gateway-cert`, {
+      namespace: NAMESPACES.gateway,
+      secretName: TLS_SECRET,
+      dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
+    });
+
     const keda = new Keda(
       `${name}-keda`,
-      { cluster, namespace: NAMESPACES.keda, highAvailability: ha, opts: { dependsOn: ns(NAMESPACES.keda) } },
+      // Its chart values create ServiceMonitors: the Prometheus operator's CRDs come first.
+      {
+        cluster,
+        namespace: NAMESPACES.keda,
+        highAvailability: ha,
+        opts: { dependsOn: [...ns(NAMESPACES.keda), observability.release] },
+      },
       parent,
     );
 
@@ -179,6 +195,23 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       parent,
     );
 
+    // One service account for every model's pods; on cloud clusters it carries the identity that reads the
+    // model store (the record says under which name and with which annotations).
+    const servingIdentity = cluster.identities?.serving;
+    const runtimeAccount = new k8s.core.v1.ServiceAccount(
+      `${name}-runtime-sa`,
+      {
+        metadata: {
+          name: servingIdentity?.serviceAccount ?? RUNTIME_SERVICE_ACCOUNT,
+          namespace: NAMESPACES.serving,
+          annotations: servingIdentity?.serviceAccountAnnotations,
+          labels: RUNTIME_LABELS,
+        },
+        automountServiceAccountToken: false,
+      },
+      { parent: this, provider: cluster.provider, dependsOn: [...cluster.ready, ...ns(NAMESPACES.serving)] },
+    );
+
     for (const model of args.models)
       this.services.push(
         new LlmService(
@@ -190,7 +223,8 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             image: args.runtime.image,
             apiKeys: args.runtime.apiKeys,
             priorityClassName: INFERENCE_PRIORITY_CLASS,
-            route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain) },
+            serviceAccount: { name: runtimeAccount.metadata.name, podLabels: servingIdentity?.podLabels ?? {} },
+            route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain), dependsOn: [gateway.release] },
             autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
           },
           parent,

@@ -21,8 +21,12 @@ export function validateGpuOperator(cluster: Pick<ClusterRecord, "name" | "gpu">
   return [];
 }
 
-export function gpuOperatorValues(tolerations: readonly Toleration[]): Record<string, unknown> {
+export function gpuOperatorValues(tolerations: readonly Toleration[], driverPreinstalled = false): Record<string, unknown> {
   return {
+    // Node images that ship the driver and container toolkit (EKS NVIDIA AMI, AKS-managed driver) must not get
+    // a second copy from the operator.
+    driver: { enabled: !driverPreinstalled },
+    toolkit: { enabled: !driverPreinstalled },
     operator: { resources: containerResources("200m", "256Mi", "1", "1Gi") },
     // The operands' daemonsets must land on the tainted GPU nodes they serve.
     daemonsets: { tolerations: [...tolerations], priorityClassName: "system-node-critical" },
@@ -51,7 +55,7 @@ export class GpuOperator extends pulumi.ComponentResource {
         pin: CHARTS.gpuOperator,
         releaseName: "gpu-operator",
         namespace: args.namespace,
-        values: gpuOperatorValues(args.cluster.gpu.tolerations),
+        values: gpuOperatorValues(args.cluster.gpu.tolerations, args.cluster.gpu.driverPreinstalled ?? false),
       },
       { parent: this, provider: args.cluster.provider, dependsOn: [...args.cluster.ready, ...(args.opts?.dependsOn ?? [])] },
     );

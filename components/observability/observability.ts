@@ -31,7 +31,6 @@ export interface ObservabilityArgs {
   highAvailability: boolean;
   /** Namespace and pod labels of the runtime, for the ServiceMonitor. */
   runtime: { namespace: string; serviceLabels: Record<string, string>; port: string };
-  listener: ListenerRef;
   opts?: { dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
 
@@ -126,12 +125,18 @@ export function kubePrometheusStackValues(a: {
 export class Observability extends pulumi.ComponentResource {
   readonly release: k8s.helm.v3.Release;
   readonly prometheusUrl: string;
+  private readonly k8sProvider: k8s.Provider;
+  private readonly namespace: string;
+  private readonly domain: string;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:observability:Observability", name, {}, opts);
     const child = { parent: this, provider: args.cluster.provider };
     const deps = [...args.cluster.ready, ...(args.opts?.dependsOn ?? [])];
     const ns = args.namespace;
+    this.k8sProvider = args.cluster.provider;
+    this.namespace = ns;
+    this.domain = args.domain;
 
     const admin = new k8s.core.v1.Secret(
       `${name}-grafana-admin`,
@@ -219,18 +224,29 @@ export class Observability extends pulumi.ComponentResource {
         { ...child, dependsOn: deps },
       );
 
-    httpsRoute(
-      `${name}-grafana-route`,
+    this.registerOutputs({});
+  }
+
+  /**
+   * Publishes Grafana at `https://grafana.<domain>` on the gateway's HTTPS listener. Separate from the
+   * constructor because the route needs the Gateway API CRDs, which the gateway installs after this stack.
+   */
+  publishGrafana(
+    name: string,
+    listener: ListenerRef,
+    dependsOn: pulumi.Input<pulumi.Resource>[],
+  ): k8s.apiextensions.CustomResource {
+    return httpsRoute(
+      name,
       {
         routeName: GRAFANA_SERVICE,
-        namespace: ns,
-        hostname: `grafana.${args.domain}`,
-        listener: args.listener,
+        namespace: this.namespace,
+        hostname: `grafana.${this.domain}`,
+        listener,
         backend: { service: GRAFANA_SERVICE, port: 80 },
         requestTimeout: "60s",
       },
-      { ...child, dependsOn: deps },
+      { parent: this, provider: this.k8sProvider, dependsOn: [this.release, ...dependsOn] },
     );
-    this.registerOutputs({});
   }
 }

@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartRelease, containerResources } from "../charts";
-import type { ClusterRecord } from "../clusters/record";
+import type { ClusterRecord, WorkloadIdentity } from "../clusters/record";
 
 export type Dns01Provider =
   | { provider: "route53"; region: string; hostedZoneId?: string }
@@ -33,7 +33,7 @@ export interface GatewayRef {
 
 export interface TlsArgs {
   cluster: ClusterRecord;
-  namespace: pulumi.Input<string>;
+  namespace: string;
   issuer: IssuerSettings;
   /** Where HTTP-01 challenge routes attach. */
   gateway: GatewayRef;
@@ -41,18 +41,32 @@ export interface TlsArgs {
   opts?: { dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
 
+/** What the cluster record contributes to TLS: cert-manager's cloud identity and the DNS zone it may edit. */
+export type TlsClusterFacts = Pick<ClusterRecord, "identities" | "dns01">;
+
 /** Name of the ClusterIssuer every Certificate of the layer uses, whatever its kind. */
 export const CLUSTER_ISSUER = "llm-platform";
 const CERT_GROUP = "cert-manager.io";
 
-export function validateIssuer(issuer: IssuerSettings): string[] {
+export function validateIssuer(issuer: IssuerSettings, facts: TlsClusterFacts = {}, namespace?: string): string[] {
+  const out: string[] = [];
   if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01 === undefined)
-    return ["tls.issuer.dns01 is required when tls.issuer.solver is 'dns01' (which DNS provider answers the challenge?)"];
-  return [];
+    out.push("tls.issuer.dns01 is required when tls.issuer.solver is 'dns01' (which DNS provider answers the challenge?)");
+  const identity = facts.identities?.certManager;
+  if (identity && namespace !== undefined && identity.namespace !== namespace)
+    out.push(
+      `the cluster's cert-manager identity is bound in namespace '${identity.namespace}', but cert-manager runs in '${namespace}'`,
+    );
+  return out;
 }
 
 /** The ClusterIssuer `spec` for a configured issuer kind. */
-export function issuerSpec(issuer: IssuerSettings, gateway: GatewayRef, selfSignedCaSecret: string): Record<string, unknown> {
+export function issuerSpec(
+  issuer: IssuerSettings,
+  gateway: GatewayRef,
+  selfSignedCaSecret: string,
+  facts: TlsClusterFacts = {},
+): Record<string, unknown> {
   switch (issuer.kind) {
     case "selfsigned":
       return { ca: { secretName: selfSignedCaSecret } };
@@ -70,7 +84,7 @@ export function issuerSpec(issuer: IssuerSettings, gateway: GatewayRef, selfSign
                 },
               },
             }
-          : { dns01: dns01Solver(issuer.dns01!) };
+          : { dns01: dns01Solver(issuer.dns01!, facts) };
       return {
         acme: {
           email: issuer.email,
@@ -83,9 +97,11 @@ export function issuerSpec(issuer: IssuerSettings, gateway: GatewayRef, selfSign
   }
 }
 
-function dns01Solver(p: Dns01Provider): Record<string, unknown> {
-  // Ambient credentials only (IRSA / workload identity on cert-manager's service account): no keys in config.
-  if (p.provider === "route53") return { route53: { region: p.region, hostedZoneID: p.hostedZoneId } };
+function dns01Solver(p: Dns01Provider, facts: TlsClusterFacts): Record<string, unknown> {
+  // Ambient credentials only (Pod Identity / workload identity on cert-manager's service account): no keys in
+  // config. The zone is the one the cluster scoped that identity to, when it resolved one.
+  if (p.provider === "route53")
+    return { route53: { region: p.region, hostedZoneID: facts.dns01?.route53.hostedZoneID ?? p.hostedZoneId } };
   return {
     azureDNS: {
       subscriptionID: p.subscriptionId,
@@ -97,10 +113,17 @@ function dns01Solver(p: Dns01Provider): Record<string, unknown> {
   };
 }
 
-export function certManagerValues(ha: boolean): Record<string, unknown> {
+export function certManagerValues(ha: boolean, identity?: WorkloadIdentity): Record<string, unknown> {
   const replicas = ha ? 2 : 1;
   const pdb = { enabled: ha, minAvailable: 1 };
   return {
+    // The controller runs under the service account the cluster bound a cloud identity to (DNS-01).
+    ...(identity
+      ? {
+          serviceAccount: { create: true, name: identity.serviceAccount, annotations: identity.serviceAccountAnnotations },
+          podLabels: identity.podLabels,
+        }
+      : {}),
     crds: { enabled: true, keep: true },
     replicaCount: replicas,
     podDisruptionBudget: pdb,
@@ -125,7 +148,7 @@ export class Tls extends pulumi.ComponentResource {
 
   constructor(name: string, args: TlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:security:Tls", name, {}, opts);
-    const problems = validateIssuer(args.issuer);
+    const problems = validateIssuer(args.issuer, args.cluster, args.namespace);
     if (problems.length > 0) throw new Error(`Tls ${name}: ${problems.join("; ")}`);
     this.k8sProvider = args.cluster.provider;
     const child = { parent: this, provider: args.cluster.provider };
@@ -135,7 +158,7 @@ export class Tls extends pulumi.ComponentResource {
         pin: CHARTS.certManager,
         releaseName: "cert-manager",
         namespace: args.namespace,
-        values: certManagerValues(args.highAvailability),
+        values: certManagerValues(args.highAvailability, args.cluster.identities?.certManager),
       },
       { ...child, dependsOn: [...args.cluster.ready, ...(args.opts?.dependsOn ?? [])] },
     );
@@ -178,7 +201,7 @@ export class Tls extends pulumi.ComponentResource {
         apiVersion: `${CERT_GROUP}/v1`,
         kind: "ClusterIssuer",
         metadata: { name: CLUSTER_ISSUER },
-        spec: issuerSpec(args.issuer, args.gateway, caSecret),
+        spec: issuerSpec(args.issuer, args.gateway, caSecret, args.cluster),
       },
       afterChart,
     );

@@ -37,8 +37,10 @@ export interface LlmServiceArgs {
   /** Seconds in-flight requests get to finish after SIGTERM (the runtime's drain grace period). */
   drainSeconds?: number;
   priorityClassName?: string;
+  /** Service account the pods run under, and labels its cloud identity needs on the pods (workload identity). */
+  serviceAccount?: { name: pulumi.Input<string>; podLabels: Record<string, string> };
   /** Publish the model at `https://<hostname>` through the gateway's HTTPS listener. */
-  route?: { listener: ListenerRef; hostname: string; requestTimeout?: string };
+  route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
   autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
@@ -105,10 +107,12 @@ export class LlmService extends pulumi.ComponentResource {
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             metadata: {
-              labels: this.labels,
+              labels: { ...args.serviceAccount?.podLabels, ...this.labels },
               annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(RUNTIME_PORT) },
             },
             spec: {
+              serviceAccountName: args.serviceAccount?.name,
+              // No Kubernetes API token: the runtime never calls the API (cloud identity webhooks project their own).
               automountServiceAccountToken: false,
               securityContext: restrictedPodSecurityContext,
               terminationGracePeriodSeconds: drain + 15,
@@ -143,14 +147,15 @@ export class LlmService extends pulumi.ComponentResource {
                     String(model.maxQueue),
                     "--urls",
                     `http://0.0.0.0:${RUNTIME_PORT}`,
-                    // The image carries both execution providers' managed API; the GPU image's native libraries serve cuda.
+                    // The runtime defaults to the CPU provider: a GPU pod must ask for CUDA explicitly.
                     "--provider",
                     onGpu ? "cuda" : "cpu",
                   ],
                   env: [
-                    // In-flight requests get this long after SIGTERM; the pod's grace period adds a margin on top.
+                    // The runtime's drain matches what the pod gets after SIGTERM (plus the host's own margin).
                     { name: "Runtime__DrainGraceSeconds", value: String(drain) },
-                    // Writable places under a read-only root filesystem.
+                    // The root filesystem is read-only: HOME points at the writable /tmp, and the demo model is
+                    // generated into the writable model volume.
                     { name: "HOME", value: "/tmp" },
                     ...(model.source.kind === "demo" ? [{ name: "Runtime__DemoCacheDir", value: MODEL_MOUNT }] : []),
                   ],
@@ -207,6 +212,8 @@ export class LlmService extends pulumi.ComponentResource {
       modelStoreEgress(`${name}-model-store`, { namespace: args.namespace, podLabels: this.labels }, child);
 
     if (args.route) {
+      // The route and its policy are Gateway API / Envoy Gateway objects: wait for their CRDs.
+      const routeOpts = { ...child, dependsOn: [...cluster.ready, ...(args.route.dependsOn ?? [])] };
       httpsRoute(
         `${name}-route`,
         {
@@ -218,9 +225,9 @@ export class LlmService extends pulumi.ComponentResource {
           requestTimeout: args.route.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
           labels: this.labels,
         },
-        child,
+        routeOpts,
       );
-      leastRequestPolicy(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, child);
+      leastRequestPolicy(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, routeOpts);
     }
 
     if (args.autoscaling)

@@ -15,7 +15,7 @@ export const HTTP_LISTENER = "http";
 export const CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller";
 /** Labels Envoy Gateway puts on the proxy pods of a Gateway (used by network policy and the PodMonitor). */
 export const proxyPodLabels = (gateway: string) => ({
-  "app.kubernetes.io/component": "proxy",
+  "app.kubernetes.io/name": "envoy",
   "gateway.envoyproxy.io/owning-gateway-name": gateway,
 });
 

@@ -87,10 +87,17 @@ public sealed class CompletionHandler(
         {
             if (sse is not null && format.Opening() is { } opening)
                 await sse.WriteAsync(opening);
-            await foreach (var piece in generation.Text.ReadAllAsync(CancellationToken.None))
+            // Write every piece that is ready, then flush once: when the client or the machine is slow, pieces
+            // queue up and go out together instead of costing a write and a wake-up each.
+            var reader = generation.Text;
+            while (await reader.WaitToReadAsync(CancellationToken.None))
             {
-                timing.Piece();
-                if (sse is not null) await sse.WriteAsync(format.Delta(piece));
+                while (reader.TryRead(out var piece))
+                {
+                    timing.Piece();
+                    sse?.Append(format.Delta(piece));
+                }
+                if (sse is not null) await sse.FlushAsync();
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)

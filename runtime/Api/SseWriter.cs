@@ -19,12 +19,23 @@ public sealed class SseWriter
 
     public async Task WriteAsync(object chunk)
     {
+        Append(chunk);
+        await FlushAsync();
+    }
+
+    /// <summary>Buffers one event; <see cref="FlushAsync"/> sends what is buffered.</summary>
+    public void Append(object chunk)
+    {
         var writer = _context.Response.BodyWriter;
         writer.Write("data: "u8);
         using (var json = new Utf8JsonWriter(writer))
             JsonSerializer.Serialize(json, chunk, chunk.GetType(), OpenAiJson.Options);
         writer.Write("\n\n"u8);
-        var flushed = await writer.FlushAsync(_context.RequestAborted);
+    }
+
+    public async Task FlushAsync()
+    {
+        var flushed = await _context.Response.BodyWriter.FlushAsync(_context.RequestAborted);
         if (flushed.IsCanceled || flushed.IsCompleted)
             throw new OperationCanceledException(_context.RequestAborted);
     }

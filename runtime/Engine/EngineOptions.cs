@@ -17,19 +17,19 @@ public sealed record EngineOptions
 public sealed record SchedulerOptions
 {
     /// <summary>Requests generating at the same time, over all batches.</summary>
-    public int MaxConcurrent { get; init; } = 4;
+    public int MaxConcurrent { get; init; } = 8;
 
     /// <summary>Requests waiting for a slot; beyond it <see cref="GenerationScheduler.Submit"/> throws <see cref="QueueFullException"/>.</summary>
     public int MaxQueue { get; init; } = 64;
 
     /// <summary>Requests decoded together in one generator step. Workers = ceil(MaxConcurrent / MaxBatchSize).</summary>
-    public int MaxBatchSize { get; init; } = 4;
+    public int MaxBatchSize { get; init; } = 8;
 
     /// <summary>
     /// Longest time a free worker waits for more compatible requests before starting a batch. It waits only while
     /// recent load says more are coming (its share of the last second's peak); a lone client never waits.
     /// </summary>
-    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(10);
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Longest time a request may spend queued plus generating; null for none.</summary>
     public TimeSpan? RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);

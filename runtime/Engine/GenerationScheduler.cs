@@ -7,11 +7,11 @@ using Microsoft.ML.OnnxRuntimeGenAI;
 namespace LlmInfra.Engine;
 
 /// <summary>
-/// Bounded queue in front of a fixed set of generator workers. Each worker runs one GenAI generator at a time and
-/// decodes up to <see cref="SchedulerOptions.MaxBatchSize"/> compatible requests in it together: one batched step
+/// Bounded queue in front of a fixed set of generator workers. A worker decodes up to
+/// <see cref="SchedulerOptions.MaxBatchSize"/> compatible requests in one GenAI generator (a cohort): one batched step
 /// reads the weights once for all of them, which is what makes concurrency pay off on a memory-bound CPU.
-/// GenAI cannot add a sequence to a running generator, so batches are static: a request that arrives while its
-/// worker is busy waits for the next batch (or another worker).
+/// GenAI cannot add a sequence to a running generator, so requests that arrive later form a new cohort on the same
+/// worker, and the worker steps its cohorts in turn: a newcomer waits one step, not a whole generation.
 /// </summary>
 public sealed class GenerationScheduler : IDisposable
 {
@@ -23,6 +23,7 @@ public sealed class GenerationScheduler : IDisposable
     private readonly Thread[] _workers;
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
+    private int _idleWorkers;
     private int _recentPeak;
     private long _recentPeakAt;
     private bool _closed;
@@ -201,74 +202,103 @@ public sealed class GenerationScheduler : IDisposable
 
     private void WorkerLoop()
     {
-        while (true)
+        var cohorts = new List<Cohort>();
+        var lastFinish = 0L;
+        try
         {
-            var batch = new List<Pending>();
-            object? key = null;
-            lock (_lock)
+            while (true)
             {
-                while (true)
-                {
-                    if (_disposed) return;
-                    key = Take(batch, key, _options.MaxBatchSize);
-                    if (batch.Count > 0) break;
-                    Monitor.Wait(_lock);
-                }
-
-                var target = BatchTarget();
-                var until = Stopwatch.GetTimestamp() + (long)(_options.BatchWindow.TotalSeconds * Stopwatch.Frequency);
-                while (batch.Count < target)
-                {
-                    var left = until - Stopwatch.GetTimestamp();
-                    if (left <= 0) break;
-                    Monitor.Wait(_lock, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
-                    key = Take(batch, key, target);
-                }
-            }
-
-            try
-            {
-                RunBatch(batch);
-            }
-            catch (Exception ex)
-            {
-                foreach (var p in batch) Fail(p, ex);
-            }
-            finally
-            {
+                List<Pending>? admitted;
                 lock (_lock)
                 {
-                    _running -= batch.Count;
-                    CheckIdle();
-                    Monitor.PulseAll(_lock);
+                    while (true)
+                    {
+                        if (_disposed) return;
+                        var finishingSoon = cohorts.Any(c => c.StepsLeft <= FinishingSoonSteps);
+                        admitted = TryAdmit(busy: cohorts.Count > 0, finishingSoon, lastFinish, out var retryIn);
+                        if (admitted is not null || cohorts.Count > 0) break;
+                        _idleWorkers++;
+                        Monitor.Wait(_lock, retryIn);
+                        _idleWorkers--;
+                    }
+                }
+
+                if (admitted is not null && StartCohort(admitted) is { } started)
+                    cohorts.Add(started);
+
+                // One decode step for every cohort in turn: a newcomer starts within one step of the others
+                // instead of waiting for a whole batch to finish.
+                for (var i = cohorts.Count - 1; i >= 0; i--)
+                {
+                    if (Step(cohorts[i])) continue;
+                    Release(cohorts[i]);
+                    cohorts.RemoveAt(i);
+                    lastFinish = Stopwatch.GetTimestamp();
                 }
             }
         }
-    }
-
-    /// <summary>Moves compatible queued requests into the batch, respecting the global concurrency limit. Caller holds _lock.</summary>
-    private object? Take(List<Pending> batch, object? key, int limit)
-    {
-        var node = _queue.First;
-        while (node is not null && batch.Count < limit && _running < _options.MaxConcurrent)
+        finally
         {
-            var next = node.Next;
-            var p = node.Value;
-            var pKey = p.Sampling.BatchKey(p);
-            if (key is null || key.Equals(pKey))
-            {
-                key ??= pKey;
-                _queue.Remove(node);
-                p.Node = null;
-                batch.Add(p);
-                _running++;
-            }
-            node = next;
+            foreach (var cohort in cohorts) Release(cohort);
         }
-        return key;
     }
 
-    private void RunBatch(List<Pending> batch)
+    /// <summary>A cohort this close to its end holds back newcomers: its clients are about to come back.</summary>
+    private const int FinishingSoonSteps = 2;
+
+    /// <summary>
+    /// Takes the next cohort from the queue when it is worth starting: once it reaches this worker's share of recent
+    /// load, or once its oldest request has waited <see cref="SchedulerOptions.BatchWindow"/> (counted from the
+    /// worker's last finished cohort, whose clients tend to return together). While one of the worker's cohorts is
+    /// about to finish, newcomers wait for it so the next batch starts full. A busy worker leaves new work to idle
+    /// workers. A lone client (recent load 1) never waits. Caller holds _lock.
+    /// </summary>
+    private List<Pending>? TryAdmit(bool busy, bool finishingSoon, long lastFinish, out TimeSpan retryIn)
+    {
+        retryIn = Timeout.InfiniteTimeSpan;
+        var head = _queue.First?.Value;
+        if (head is null || _running >= _options.MaxConcurrent || busy && _idleWorkers > 0) return null;
+
+        var limit = Math.Min(_options.MaxBatchSize, _options.MaxConcurrent - _running);
+        var key = head.Sampling.BatchKey(head);
+        var compatible = _queue.Count(p => p.Sampling.BatchKey(p).Equals(key));
+        if (compatible < Math.Min(BatchTarget(), limit))
+        {
+            if (busy && finishingSoon) return null; // re-checked after the next step
+            var waited = Stopwatch.GetElapsedTime(Math.Max(head.EnqueuedAt, lastFinish));
+            if (waited < _options.BatchWindow)
+            {
+                retryIn = _options.BatchWindow - waited;
+                return null;
+            }
+        }
+
+        var batch = new List<Pending>(limit);
+        foreach (var p in _queue.Where(p => p.Sampling.BatchKey(p).Equals(key)).Take(limit).ToList())
+        {
+            _queue.Remove(p.Node!);
+            p.Node = null;
+            batch.Add(p);
+        }
+        _running += batch.Count;
+        return batch;
+    }
+
+    private void Release(Cohort cohort)
+    {
+        foreach (var p in cohort.Members.Where(p => !p.Done))
+            Finish(p, FinishReason.Cancelled);
+        cohort.Dispose();
+        lock (_lock)
+        {
+            _running -= cohort.Members.Count;
+            CheckIdle();
+            Monitor.PulseAll(_lock);
+        }
+    }
+
+    /// <summary>Creates the generator for a batch and runs its prompt. Returns null when nothing is left to run.</summary>
+    private Cohort? StartCohort(List<Pending> batch)
     {
         var started = Stopwatch.GetTimestamp();
         var live = new List<Pending>(batch.Count);
@@ -278,91 +308,122 @@ public sealed class GenerationScheduler : IDisposable
             if (p.IsCancelled || _abortRunning) Finish(p, p.IsCancelled ? p.CancelReason : FinishReason.Cancelled);
             else live.Add(p);
         }
-        if (live.Count == 0) return;
-        BatchStarted?.Invoke(live.Count);
-
-        var model = _model.Model;
-        var sampling = live[0].Sampling;
-        using var generatorParams = new GeneratorParams(model);
-        var maxPrompt = live.Max(p => p.Tokens.Length);
-        generatorParams.SetSearchOption("max_length", Math.Min(_model.ContextLength, maxPrompt + live.Max(p => p.MaxNew)));
-        generatorParams.SetSearchOption("batch_size", live.Count);
-        if (sampling.IsGreedy)
+        var cohort = new Cohort(batch, live);
+        if (live.Count == 0)
         {
-            generatorParams.SetSearchOption("do_sample", false);
-        }
-        else
-        {
-            generatorParams.SetSearchOption("do_sample", true);
-            generatorParams.SetSearchOption("temperature", sampling.Temperature);
-            generatorParams.SetSearchOption("top_p", sampling.TopP);
-            generatorParams.SetSearchOption("top_k", sampling.TopK > 0 ? sampling.TopK : 0);
-            if (sampling.Seed is long seed) generatorParams.SetSearchOption("random_seed", (double)seed);
+            Release(cohort);
+            return null;
         }
 
-        using var generator = new Generator(model, generatorParams);
-        if (live.Count == 1)
-        {
-            generator.AppendTokens(live[0].Tokens);
-        }
-        else
-        {
-            using var sequences = _model.Tokenizer.EncodeBatch(live.Select(p => p.Prompt).ToArray());
-            generator.AppendTokenSequences(sequences);
-        }
-
-        var streams = live.Select(_ => _model.Tokenizer.CreateStream()).ToArray();
         try
         {
-            var eos = _model.EosTokenIds;
-            var active = live.Count;
-            while (active > 0)
+            BatchStarted?.Invoke(live.Count);
+            var model = _model.Model;
+            var sampling = live[0].Sampling;
+            var generatorParams = cohort.Params = new GeneratorParams(model);
+            var maxPrompt = live.Max(p => p.Tokens.Length);
+            generatorParams.SetSearchOption("max_length", Math.Min(_model.ContextLength, maxPrompt + live.Max(p => p.MaxNew)));
+            generatorParams.SetSearchOption("batch_size", live.Count);
+            if (sampling.IsGreedy)
             {
-                for (var i = 0; i < live.Count; i++)
-                {
-                    var p = live[i];
-                    if (!p.Done && (p.IsCancelled || _abortRunning))
-                    {
-                        Finish(p, p.IsCancelled ? p.CancelReason : FinishReason.Cancelled);
-                        active--;
-                    }
-                }
-                if (active == 0) break;
-                if (generator.IsDone())
-                {
-                    foreach (var p in live.Where(p => !p.Done)) Finish(p, FinishReason.Length);
-                    break;
-                }
-
-                generator.GenerateNextToken();
-                var next = generator.GetNextTokens();
-                var now = Stopwatch.GetTimestamp();
-                for (var i = 0; i < live.Count; i++)
-                {
-                    var p = live[i];
-                    if (p.Done) continue;
-                    var token = next[i];
-                    if (eos.Contains(token))
-                    {
-                        Finish(p, FinishReason.Stop);
-                        active--;
-                        continue;
-                    }
-                    p.CompletionTokens++;
-                    if (p.FirstTokenAt == 0) p.FirstTokenAt = now;
-                    var text = p.Matcher.Append(streams[i].Decode(token), out var stopped);
-                    p.Emit(text);
-                    if (stopped || p.CompletionTokens >= p.MaxNew)
-                    {
-                        Finish(p, stopped ? FinishReason.Stop : FinishReason.Length);
-                        active--;
-                    }
-                }
+                generatorParams.SetSearchOption("do_sample", false);
             }
+            else
+            {
+                generatorParams.SetSearchOption("do_sample", true);
+                generatorParams.SetSearchOption("temperature", sampling.Temperature);
+                generatorParams.SetSearchOption("top_p", sampling.TopP);
+                generatorParams.SetSearchOption("top_k", sampling.TopK > 0 ? sampling.TopK : 0);
+                if (sampling.Seed is long seed) generatorParams.SetSearchOption("random_seed", (double)seed);
+            }
+
+            var generator = cohort.Generator = new Generator(model, generatorParams);
+            if (live.Count == 1)
+            {
+                generator.AppendTokens(live[0].Tokens);
+            }
+            else
+            {
+                using var sequences = _model.Tokenizer.EncodeBatch(live.Select(p => p.Prompt).ToArray());
+                generator.AppendTokenSequences(sequences);
+            }
+            cohort.Streams = live.Select(_ => _model.Tokenizer.CreateStream()).ToArray();
+            return cohort;
         }
-        finally
+        catch (Exception ex)
         {
-            foreach (var s in streams) s.Dispose();
+            foreach (var p in live) Fail(p, ex);
+            Release(cohort);
+            return null;
+        }
+    }
+
+    /// <summary>One decode step for a cohort. Returns false once every member has finished.</summary>
+    private bool Step(Cohort cohort)
+    {
+        var live = cohort.Live;
+        try
+        {
+            foreach (var p in live)
+            {
+                if (!p.Done && (p.IsCancelled || _abortRunning))
+                    Finish(p, p.IsCancelled ? p.CancelReason : FinishReason.Cancelled);
+            }
+            if (live.All(p => p.Done)) return false;
+            var generator = cohort.Generator!;
+            if (generator.IsDone())
+            {
+                foreach (var p in live.Where(p => !p.Done)) Finish(p, FinishReason.Length);
+                return false;
+            }
+
+            generator.GenerateNextToken();
+            var next = generator.GetNextTokens();
+            var now = Stopwatch.GetTimestamp();
+            var eos = _model.EosTokenIds;
+            for (var i = 0; i < live.Count; i++)
+            {
+                var p = live[i];
+                if (p.Done) continue;
+                var token = next[i];
+                if (eos.Contains(token))
+                {
+                    Finish(p, FinishReason.Stop);
+                    continue;
+                }
+                p.CompletionTokens++;
+                if (p.FirstTokenAt == 0) p.FirstTokenAt = now;
+                var text = p.Matcher.Append(cohort.Streams![i].Decode(token), out var stopped);
+                p.Emit(text);
+                if (stopped || p.CompletionTokens >= p.MaxNew)
+                    Finish(p, stopped ? FinishReason.Stop : FinishReason.Length);
+            }
+            return live.Any(p => !p.Done);
+        }
+        catch (Exception ex)
+        {
+            foreach (var p in live) Fail(p, ex);
+            return false;
+        }
+    }
+
+    /// <summary>Requests decoded together by one GenAI generator.</summary>
+    private sealed class Cohort(List<Pending> members, List<Pending> live) : IDisposable
+    {
+        public List<Pending> Members { get; } = members;
+        public List<Pending> Live { get; } = live;
+        public GeneratorParams? Params { get; set; }
+        public Generator? Generator { get; set; }
+        public TokenizerStream[]? Streams { get; set; }
+
+        /// <summary>Decode steps until every member reaches its token limit (end-of-text may come sooner).</summary>
+        public int StepsLeft => Live.Where(p => !p.Done).Select(p => p.MaxNew - p.CompletionTokens).DefaultIfEmpty(0).Max();
+
+        public void Dispose()
+        {
+            foreach (var s in Streams ?? []) s.Dispose();
+            Generator?.Dispose();
+            Params?.Dispose();
         }
     }
 

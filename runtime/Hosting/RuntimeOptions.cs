@@ -39,10 +39,10 @@ public sealed class RuntimeOptions
     public int MaxQueue { get; set; } = 64;
 
     /// <summary>Requests decoded together in one generator step; MaxConcurrent / MaxBatchSize generator workers run in parallel.</summary>
-    public int MaxBatchSize { get; set; } = 4;
+    public int MaxBatchSize { get; set; } = 8;
 
     /// <summary>Longest wait (ms) to fill a batch while recent load says more requests are coming.</summary>
-    public int BatchWindowMs { get; set; } = 10;
+    public int BatchWindowMs { get; set; } = 20;
 
     /// <summary>Upper bound for max_tokens in a request.</summary>
     public int MaxTokensCap { get; set; } = 4096;

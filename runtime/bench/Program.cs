@@ -14,11 +14,11 @@ using Microsoft.Extensions.Logging;
 using LlmInfra.Engine;
 using Microsoft.Extensions.Options;
 
-// Usage: dotnet run --project runtime/bench -c Release [-- --json] [--max-tokens N] [--rounds N]
+// Usage: dotnet run --project runtime/bench -c Release [-- --json] [--max-tokens N] [--rounds N] [--c1]
 var json = args.Contains("--json");
 var maxTokens = IntArg("--max-tokens", 64);
 var rounds = IntArg("--rounds", 2);
-int[] levels = [1, 4, 8];
+int[] levels = args.Contains("--c1") ? [1] : [1, 4, 8]; // --c1: quick check of the single-client overhead
 
 // End-of-text out of reach: every request generates exactly max_tokens, so both sides do the same work.
 var spec = DemoModelSpec.Benchmark with { EosLogitBias = -1000f };
@@ -50,6 +50,8 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
 
     // The raw loop runs on the very same loaded model (same ONNX Runtime session and settings), while the server is idle.
     var model = host.Scheduler!.Model;
+    var batchSizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
+    host.Scheduler.BatchStarted += batchSizes.Enqueue;
     var rendered = prompts.Select(p => model.ApplyChatTemplate([new ChatMessage("user", p)])).ToArray();
     await ServerRequestAsync(http, prompts[0], 4); // warm-up
     RawLoop.Run(model, [rendered[0]], 4, 1);
@@ -72,6 +74,8 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
             raw.Add(new Measurement(samples, sw.Elapsed));
         }
         serverRows[c] = Measurement.Combine(server);
+        Log($"concurrency {c}: server batch sizes {string.Join(' ', batchSizes)}");
+        batchSizes.Clear();
         rawRows[c] = Measurement.Combine(raw);
     }
     await app.StopAsync();
@@ -108,6 +112,7 @@ else
             $"{(int)row["concurrency"]!,4} {(double)row["server_tokens_per_s"]!,13:F1} {(double)row["raw_tokens_per_s"]!,10:F1} {(double)row["ratio"]!,6:F3} {(double)row["ttft_p50_ms"]!,12:F1} {(double)row["ttft_p95_ms"]!,12:F1} {(double)row["raw_ttft_p50_ms"]!,13:F1} {(double)row["itl_p50_ms"]!,11:F2}"));
     }
     var c1 = serverRows[1].TokensPerSecond;
+    if (levels.Length > 1)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"targets: c1 ratio {(double)rows[0]["ratio"]!:F3} (>= 0.90), c1 added ttft {(double)rows[0]["ttft_p50_ms"]! - (double)rows[0]["raw_ttft_p50_ms"]!:F1} ms (<= 5), c4/c1 tokens/s {serverRows[4].TokensPerSecond / c1:F2}x (>= 1.5)"));
 }

@@ -135,3 +135,97 @@ test("rejects models that take a reserved host name or ask for GPUs on a CPU-onl
     /grafana.<domain> is reserved/,
   );
 });
+
+test("the network policy admits the same proxy pods the gateway's PodMonitor scrapes, and the Prometheus the ServiceMonitor feeds", async () => {
+  const resources = await layer(() => gpuCluster());
+  const allowGateway = find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-netpol-allow-gateway");
+  const peer = get(allowGateway.inputs, "spec", "ingress", "0", "from", "0");
+  const podMonitor = find(resources, "kubernetes:monitoring.coreos.com/v1:PodMonitor", "c1-gateway-proxy-metrics");
+  assert.deepEqual(get(peer, "podSelector", "matchLabels"), get(podMonitor.inputs, "spec", "selector", "matchLabels"));
+  assert.equal(
+    get(peer, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"),
+    get(podMonitor.inputs, "metadata", "namespace"),
+  );
+  const allowProm = find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-netpol-allow-prometheus");
+  const sm = find(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "c1-observability-runtime-monitor");
+  assert.equal(get(allowProm.inputs, "spec", "ingress", "0", "ports", "0", "port"), 8080);
+  assert.equal(get(sm.inputs, "spec", "endpoints", "0", "port"), "http");
+});
+
+test("every custom object waits (directly or through another) for the chart that installs its CRDs", async () => {
+  const keyOf = new Map<pulumi.Resource, string>();
+  const deps = new Map<string, pulumi.Resource[]>();
+  await capture(() => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      const key = `${args.type}::${args.name}`;
+      keyOf.set(args.resource, key);
+      deps.set(key, [args.opts.dependsOn ?? []].flat() as pulumi.Resource[]);
+      return undefined;
+    });
+    new KubernetesLayer("c1", layerArgs(gpuCluster()));
+  });
+  const release = (name: string) => `kubernetes:helm.sh/v3:Release::${name}`;
+  const chartFor: Record<string, string> = {
+    "cert-manager.io": release("c1-tls-cert-manager"),
+    "gateway.networking.k8s.io": release("c1-gateway-envoy-gateway"),
+    "gateway.envoyproxy.io": release("c1-gateway-envoy-gateway"),
+    "monitoring.coreos.com": release("c1-observability-kube-prometheus-stack"),
+    "keda.sh": release("c1-keda-keda"),
+  };
+  const reaches = (from: string, to: string, seen = new Set<string>()): boolean => {
+    if (seen.has(from)) return false;
+    seen.add(from);
+    return (deps.get(from) ?? []).some((r) => {
+      const k = keyOf.get(r);
+      return k === to || (k !== undefined && reaches(k, to, seen));
+    });
+  };
+  const missing: string[] = [];
+  let checked = 0;
+  for (const key of deps.keys()) {
+    const group = /^kubernetes:([^/]+)\/[^:]+:/.exec(key)?.[1];
+    if (group === undefined || !(group in chartFor)) continue;
+    checked++;
+    if (!reaches(key, chartFor[group])) missing.push(`${key} does not wait for ${chartFor[group]}`);
+  }
+  assert.ok(checked >= 14, `only ${checked} custom objects seen`);
+  assert.deepEqual(missing, []);
+  assert.ok(
+    reaches(release("c1-tls-cert-manager"), release("c1-gateway-envoy-gateway")),
+    "cert-manager starts after the Gateway API CRDs exist",
+  );
+});
+
+test("serving pods run under the service account the cluster bound the model-store identity to", async () => {
+  const identity = {
+    namespace: "llm-serving",
+    serviceAccount: "llm-runtime",
+    serviceAccountAnnotations: { "azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001" },
+    podLabels: { "azure.workload.identity/use": "true" },
+  };
+  const resources = await layer(() => gpuCluster({ identities: { serving: identity } }));
+  const sa = find(resources, "kubernetes:core/v1:ServiceAccount", "c1-runtime-sa");
+  assert.deepEqual(get(sa.inputs, "metadata", "annotations"), identity.serviceAccountAnnotations);
+  assert.equal(get(sa.inputs, "metadata", "namespace"), "llm-serving");
+  const template = get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template");
+  assert.equal(get(template, "spec", "serviceAccountName"), "llm-runtime");
+  assert.equal(get(template, "metadata", "labels", "azure.workload.identity/use"), "true");
+  assert.equal(get(template, "spec", "automountServiceAccountToken"), false);
+  assert.match(
+    validateLayer({
+      cluster: gpuCluster({ identities: { serving: { ...identity, namespace: "default" } } }),
+      models: [model],
+    }).join(),
+    /serving identity is bound in namespace 'default'/,
+  );
+});
+
+test("without a cloud identity the pods still get their own token-less service account", async () => {
+  const resources = await layer(() => gpuCluster());
+  const sa = find(resources, "kubernetes:core/v1:ServiceAccount", "c1-runtime-sa");
+  assert.equal(get(sa.inputs, "automountServiceAccountToken"), false);
+  assert.equal(
+    get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec", "serviceAccountName"),
+    "llm-runtime",
+  );
+});

@@ -40,3 +40,19 @@ test("refuses CPU-only clusters and clusters whose substrate provides the device
   );
   assert.deepEqual(validateGpuOperator({ name: "dc1", gpu }), []);
 });
+
+test("leaves driver and container toolkit to node images that ship them", async () => {
+  const values = async (driverPreinstalled?: boolean) => {
+    const { resources } = await capture(() => {
+      new GpuOperator("g", {
+        cluster: gpuCluster({ gpu: { ...gpuCluster().gpu, driverPreinstalled } }),
+        namespace: "gpu-operator",
+      });
+    });
+    return get(find(resources, "kubernetes:helm.sh/v3:Release", "g-gpu-operator").inputs, "values");
+  };
+  const pre = await values(true);
+  assert.deepEqual([get(pre, "driver", "enabled"), get(pre, "toolkit", "enabled")], [false, false]);
+  const own = await values(undefined);
+  assert.deepEqual([get(own, "driver", "enabled"), get(own, "toolkit", "enabled")], [true, true]);
+});

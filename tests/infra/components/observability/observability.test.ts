@@ -33,8 +33,11 @@ async function observe(ha = true) {
         grafanaAdminPassword: "s3cret-from-config",
         highAvailability: ha,
         runtime: { namespace: "llm-serving", serviceLabels: { "app.kubernetes.io/name": "llm-runtime" }, port: "http" },
-        listener: { gatewayName: "llm", gatewayNamespace: "envoy-gateway-system", sectionName: "https" },
-      });
+      }).publishGrafana(
+        "o-grafana-route",
+        { gatewayName: "llm", gatewayNamespace: "envoy-gateway-system", sectionName: "https" },
+        [],
+      );
     })
   ).resources;
 }

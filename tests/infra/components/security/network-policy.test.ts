@@ -13,7 +13,7 @@ async function policies() {
         namespace: "llm-serving",
         runtimeLabels: { "app.kubernetes.io/name": "llm-runtime" },
         runtimePort: 8080,
-        gateway: { namespace: "envoy-gateway-system", podLabels: { "app.kubernetes.io/component": "proxy" } },
+        gateway: { namespace: "envoy-gateway-system", podLabels: { "app.kubernetes.io/name": "envoy" } },
         prometheus: { namespace: "monitoring", podLabels: { "app.kubernetes.io/name": "prometheus" } },
       });
     })
@@ -35,7 +35,7 @@ test("lets only the gateway's proxies reach the runtime port", async () => {
   assert.deepEqual(get(rule, "from"), [
     {
       namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "envoy-gateway-system" } },
-      podSelector: { matchLabels: { "app.kubernetes.io/component": "proxy" } },
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "envoy" } },
     },
   ]);
   assert.deepEqual(get(rule, "ports"), [{ protocol: "TCP", port: 8080 }]);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { test } from "node:test";
 import { CHARTS } from "../../../../components/charts";
 import { CLUSTER_ISSUER, Tls, validateIssuer, type IssuerSettings } from "../../../../components/security/tls";
@@ -93,4 +94,53 @@ test("the gateway certificate covers the service host names and rotates its key"
     group: "cert-manager.io",
   });
   assert.equal(get(cert.inputs, "spec", "privateKey", "rotationPolicy"), "Always");
+});
+
+const certManagerIdentity = {
+  namespace: "cert-manager",
+  serviceAccount: "cert-manager",
+  serviceAccountAnnotations: { "example.com/role": "dns" },
+  podLabels: { "example.com/identity": "true" },
+};
+
+test("cert-manager runs under the service account the cluster bound a DNS identity to, and uses the cluster's zone", async () => {
+  const { resources } = await capture(() => {
+    const cluster = gpuCluster({
+      identities: { certManager: certManagerIdentity },
+      dns01: { route53: { region: "us-east-1", hostedZoneID: pulumi.output("Z123CLUSTER") } },
+    });
+    new Tls("t", {
+      cluster,
+      namespace: "cert-manager",
+      issuer: {
+        kind: "acme",
+        email: "ops@example.com",
+        server: "https://a/d",
+        solver: "dns01",
+        dns01: { provider: "route53", region: "us-east-1" },
+      },
+      gateway,
+      highAvailability: true,
+    });
+  });
+  const values = get(find(resources, "kubernetes:helm.sh/v3:Release", "t-cert-manager").inputs, "values");
+  assert.deepEqual(get(values, "serviceAccount"), {
+    create: true,
+    name: "cert-manager",
+    annotations: { "example.com/role": "dns" },
+  });
+  assert.deepEqual(get(values, "podLabels"), { "example.com/identity": "true" });
+  const solver = (get(find(resources, ISSUER, "t-issuer").inputs, "spec", "acme", "solvers") as unknown[])[0];
+  assert.equal(get(solver, "dns01", "route53", "hostedZoneID"), "Z123CLUSTER");
+});
+
+test("rejects a cert-manager identity bound in another namespace", () => {
+  assert.match(
+    validateIssuer(
+      { kind: "selfsigned" },
+      { identities: { certManager: { ...certManagerIdentity, namespace: "other" } } },
+      "cert-manager",
+    ).join(),
+    /bound in namespace 'other', but cert-manager runs in 'cert-manager'/,
+  );
 });

@@ -163,25 +163,40 @@ test("rejects scale to zero without a scaler and a route", () => {
   );
 });
 
-test("matches the runtime's provider to the node and its drain to the pod's grace period", async () => {
-  const gpu = get(find((await deploy()).resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec");
-  const runtime = (get(gpu, "containers") as unknown[])[0];
-  const args = get(runtime, "args") as string[];
-  assert.equal(args[args.indexOf("--provider") + 1], "cuda");
-  const drain = (get(runtime, "env") as { name: string; value: string }[]).find((e) => e.name === "Runtime__DrainGraceSeconds");
-  assert.ok(drain, "drain grace period is set");
-  assert.ok(Number(get(gpu, "terminationGracePeriodSeconds")) > Number(drain.value), "grace period outlasts the drain");
+const runtimeContainer = async (overrides: Partial<typeof model> = {}, cluster = {}) =>
+  (
+    get(
+      find((await deploy(overrides, cluster)).resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs,
+      "spec",
+      "template",
+      "spec",
+      "containers",
+    ) as unknown[]
+  )[0];
 
-  const cpu = get(
-    find(
-      (await deploy({ gpus: 0 }, { gpu: { ...gpuCluster().gpu, enabled: false } })).resources,
-      "kubernetes:apps/v1:Deployment",
-      "c1-m1",
-    ).inputs,
-    "spec",
-    "template",
-    "spec",
-  );
-  const cpuArgs = get((get(cpu, "containers") as unknown[])[0], "args") as string[];
-  assert.equal(cpuArgs[cpuArgs.indexOf("--provider") + 1], "cpu");
+test("asks the runtime for CUDA on GPU pods and for the CPU provider otherwise", async () => {
+  const args = async (o: Partial<typeof model>, c = {}) => get(await runtimeContainer(o, c), "args") as string[];
+  const onGpu = await args({});
+  assert.equal(onGpu[onGpu.indexOf("--provider") + 1], "cuda");
+  const onCpu = await args({ gpus: 0 }, { gpu: { ...gpuCluster().gpu, enabled: false } });
+  assert.equal(onCpu[onCpu.indexOf("--provider") + 1], "cpu");
+});
+
+test("the runtime drains within the pod's termination grace period", async () => {
+  const { resources } = await deploy();
+  const pod = get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec");
+  const env = get((get(pod, "containers") as unknown[])[0], "env") as { name: string; value: string }[];
+  const drain = Number(env.find((e) => e.name === "Runtime__DrainGraceSeconds")?.value);
+  assert.ok(drain > 0);
+  // The runtime's host stops at drain + 5 s; the kubelet must not kill it before.
+  assert.ok((get(pod, "terminationGracePeriodSeconds") as number) > drain + 5);
+});
+
+test("the demo model is generated into the writable model volume, not the read-only root filesystem", async () => {
+  const c = await runtimeContainer({ source: { kind: "demo" }, gpus: 0 }, { gpu: { ...gpuCluster().gpu, enabled: false } });
+  const env = get(c, "env") as { name: string; value: string }[];
+  const dir = env.find((e) => e.name === "Runtime__DemoCacheDir")?.value;
+  const mount = (get(c, "volumeMounts") as { mountPath: string; readOnly?: boolean }[]).find((m) => m.mountPath === dir);
+  assert.ok(mount, "the demo cache dir is a mounted volume");
+  assert.equal(mount.readOnly, false);
 });
