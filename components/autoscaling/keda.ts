@@ -106,7 +106,8 @@ export function scalingTriggers(a: QueueScalingArgs): Record<string, unknown>[] 
     const cluster = `envoy_cluster_name=~"httproute/${a.route.namespace}/${a.route.name}/rule/.*"`;
     triggers.push(
       prom(
-        `sum(rate(envoy_cluster_upstream_rq_total{${cluster}}[2m])) + sum(rate(envoy_cluster_upstream_cx_none_healthy{${cluster}}[2m]))`,
+        // Requests that reached a replica plus requests that found none; either series may be absent.
+        `(sum(rate(envoy_cluster_upstream_rq_total{${cluster}}[2m])) or vector(0)) + (sum(rate(envoy_cluster_upstream_cx_none_healthy{${cluster}}[2m])) or vector(0))`,
         1,
         0,
       ),

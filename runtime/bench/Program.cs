@@ -53,8 +53,13 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
     var batchSizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
     host.Scheduler.BatchStarted += batchSizes.Enqueue;
     var rendered = prompts.Select(p => model.ApplyChatTemplate([new ChatMessage("user", p)])).ToArray();
-    await ServerRequestAsync(http, prompts[0], 4); // warm-up
-    RawLoop.Run(model, [rendered[0]], 4, 1);
+    // Warm-up at full length: the first requests pay for JIT compilation of the HTTP, JSON and streaming paths
+    // (about a quarter more CPU per token in the first block when this was 4 tokens); measure the steady state.
+    for (var i = 0; i < 3; i++)
+    {
+        await ServerRequestAsync(http, prompts[i], maxTokens);
+        RawLoop.Run(model, [rendered[i]], maxTokens, 1);
+    }
 
     foreach (var c in levels)
     {
@@ -62,17 +67,29 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
         var roundsHere = c == 1 ? rounds * 2 : rounds; // concurrency 1 has the fewest samples per round
         var server = new List<Measurement>();
         var raw = new List<Measurement>();
+        var serverCpu = TimeSpan.Zero;
+        var rawCpu = TimeSpan.Zero;
         for (var block = 0; block < 2; block++)
         {
             Log($"concurrency {c}, block {block + 1}/2: server...");
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             server.Add(await MeasureAsync(c, roundsHere, (client, round) => ServerRequestAsync(http, prompts[(client + round) % prompts.Length], maxTokens)));
+            serverCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
             Log($"concurrency {c}, block {block + 1}/2: raw...");
             var samples = new List<RequestSample>();
+            cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             for (var r = 0; r < roundsHere; r++)
                 samples.AddRange(RawLoop.Run(model, Enumerable.Range(0, c).Select(i => rendered[(i + r) % rendered.Length]).ToArray(), maxTokens, workers));
             raw.Add(new Measurement(samples, sw.Elapsed));
+            rawCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
         }
+        // CPU time per token (this process: server, client and engine together) separates work the server adds
+        // from time lost waiting for a core on a busy machine.
+        var tokens = Measurement.Combine(server).Samples.Sum(x => x.Tokens);
+        var rawTokens = Measurement.Combine(raw).Samples.Sum(x => x.Tokens);
+        Log(string.Create(CultureInfo.InvariantCulture,
+            $"concurrency {c}: CPU per token: server+client {serverCpu.TotalMilliseconds / tokens:F2} ms, raw {rawCpu.TotalMilliseconds / rawTokens:F2} ms"));
         serverRows[c] = Measurement.Combine(server);
         Log($"concurrency {c}: server batch sizes {string.Join(' ', batchSizes)}");
         batchSizes.Clear();

@@ -54,7 +54,9 @@ public sealed class EngineTests : IClassFixture<EngineTests.LongModel>
         Assert.Equal(FinishReason.Cancelled, (await blocker.Completion).FinishReason);
         Assert.Equal(alone, results.Select(r => r.Text));
         Assert.All(results, r => Assert.Equal(16, r.CompletionTokens));
-        lock (batchSizes) Assert.Equal([4], batchSizes);
+        // Whether the worker admits them while the blocker still runs (3 + 1) or after it (4) depends on timing;
+        // either way several of them shared one generator.
+        lock (batchSizes) Assert.Contains(batchSizes, size => size > 1);
     }
 
     [Fact]

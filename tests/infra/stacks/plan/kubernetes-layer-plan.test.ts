@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CHARTS } from "../../../../components/charts";
-import { get, planJson as runPlanJson } from "../../helpers";
+import { get, planJson as runPlanJson, REPO_ROOT } from "../../helpers";
 
 type Doc = Awaited<ReturnType<typeof runPlanJson>>;
 // One plan process per stack for the whole file.
@@ -85,4 +85,22 @@ test("plan local: CPU serving, self-signed TLS, no GPU operator, single replicas
   assert.equal(get(certManager.inputs, "values", "replicaCount"), 1);
   const secret = one(doc, "kubernetes:core/v1:Secret", "laptop-observability-grafana-admin");
   assert.equal(get(secret.inputs, "stringData"), "[secret]", "the plan masks the Grafana password");
+});
+
+test("plan --json survives a slow reader on a pipe (the document is larger than a pipe buffer)", async () => {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  // The reader takes the first byte, then reads nothing for a second: the pipe fills, and the CLI must wait
+  // for it to drain before exiting, or the document is cut off.
+  const cli = `"${process.execPath}" --import tsx stacks/plan/cli.ts onprem --json`;
+  const reader = `{ IFS= read -r -n 1 first; sleep 1; printf '%s' "$first"; cat; }`;
+  const { stdout } = await promisify(execFile)("bash", ["-c", `set -o pipefail; ${cli} | ${reader}`], {
+    cwd: REPO_ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.ok(
+    stdout.length > 64 * 1024,
+    `${stdout.length} bytes: cut off at a pipe buffer, or the document is too small to test this`,
+  );
+  assert.equal((JSON.parse(stdout) as Doc).stack, "onprem");
 });
