@@ -79,3 +79,25 @@ export function tolerationsFor(taints: readonly TaintSpec[]): Toleration[] {
       : { key: t.key, operator: "Equal", value: t.value, effect: t.effect },
   );
 }
+
+/** The extended resource NVIDIA's device plugin advertises. */
+export const GPU_RESOURCE = "nvidia.com/gpu";
+
+/** Label our cloud GPU node pools carry (the gpu-operator's node feature discovery sets the same one on-prem). */
+export const GPU_NODE_LABELS: Readonly<Record<string, string>> = { "nvidia.com/gpu.present": "true" };
+
+/** The GPU facts of a cluster whose GPU nodes carry `labels` and `taints`: pods select and tolerate exactly those. */
+export function gpuFacts(
+  labels: Readonly<Record<string, string>>,
+  taints: readonly TaintSpec[],
+  opts: { installOperator: boolean; driverPreinstalled?: boolean },
+): ClusterRecord["gpu"] {
+  return {
+    enabled: true,
+    resourceName: GPU_RESOURCE,
+    nodeSelector: { ...labels },
+    tolerations: tolerationsFor(taints),
+    installOperator: opts.installOperator,
+    ...(opts.driverPreinstalled === undefined ? {} : { driverPreinstalled: opts.driverPreinstalled }),
+  };
+}

@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { tolerationsFor, type ClusterRecord } from "../record";
+import { GPU_NODE_LABELS, gpuFacts, type ClusterRecord } from "../record";
 import { CERT_MANAGER_IDENTITY, SERVING_IDENTITY } from "../workload-identity";
 import { createControllers, createNodeAddons, createStorageClass, createWorkloadAddons } from "./addons";
 import { createArtifacts } from "./artifacts";
@@ -14,7 +14,7 @@ import { createControlPlane, kubeconfig, logGroupName } from "./cluster";
 import { certManagerDnsPolicy, modelReaderPolicy, podIdentity } from "./identity";
 import { createKey } from "./kms";
 import { createNetwork } from "./network";
-import { createNodeGroups, GPU_NODE_LABELS, GPU_TAINT, type GpuPoolSpec } from "./node-groups";
+import { createNodeGroups, GPU_TAINT, type GpuPoolSpec } from "./node-groups";
 
 export interface EksClusterArgs {
   region: string;
@@ -208,15 +208,8 @@ export class EksCluster extends pulumi.ComponentResource {
       name,
       substrate: "eks",
       provider,
-      gpu: {
-        enabled: true,
-        resourceName: "nvidia.com/gpu",
-        nodeSelector: GPU_NODE_LABELS,
-        tolerations: tolerationsFor([GPU_TAINT]),
-        // The AL2023 NVIDIA AMI ships the driver and container toolkit, not the device plugin or DCGM exporter.
-        installOperator: true,
-        driverPreinstalled: true,
-      },
+      // The AL2023 NVIDIA AMI ships the driver and container toolkit, not the device plugin or DCGM exporter.
+      gpu: gpuFacts(GPU_NODE_LABELS, [GPU_TAINT], { installOperator: true, driverPreinstalled: true }),
       storageClass: storageClass.metadata.name,
       loadBalancer: {
         annotations: { ...nlbAnnotations(args.loadBalancer.scheme), ...args.loadBalancer.annotations },

@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { TaintSpec } from "../record";
+import { GPU_NODE_LABELS, type TaintSpec } from "../record";
 import { createRole, managedPolicyArn, serviceTrust } from "./iam";
 
 export interface GpuPoolSpec {
@@ -32,7 +32,6 @@ export interface NodeGroupsSpec {
 }
 
 /** Labels every GPU node carries; the serving pods select them. */
-export const GPU_NODE_LABELS: Record<string, string> = { "nvidia.com/gpu.present": "true" };
 /** The taint every GPU node carries; only pods that tolerate it (GPU workloads) are scheduled there. */
 export const GPU_TAINT: TaintSpec = { key: "nvidia.com/gpu", effect: "NoSchedule" };
 export const POOL_LABEL = "llm-platform/pool";

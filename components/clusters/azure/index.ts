@@ -8,14 +8,14 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as resources from "@pulumi/azure-native/resources";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { tolerationsFor, type ClusterRecord } from "../record";
+import { GPU_NODE_LABELS, gpuFacts, type ClusterRecord } from "../record";
 import { SERVING_IDENTITY } from "../workload-identity";
 import { createArtifacts } from "./artifacts";
 import { createControlPlane, kubeconfig } from "./cluster";
 import { assignRole, type Grant } from "./identity";
 import { createDiskEncryptionSet, createVault } from "./keyvault";
 import { createNetwork } from "./network";
-import { createGpuPools, GPU_NODE_LABELS, GPU_TAINT, type AksGpuPoolSpec } from "./node-pools";
+import { createGpuPools, GPU_TAINT, type AksGpuPoolSpec } from "./node-pools";
 
 export interface AksClusterArgs {
   location: string;
@@ -229,14 +229,7 @@ export class AksCluster extends pulumi.ComponentResource {
       name,
       substrate: "aks",
       provider,
-      gpu: {
-        enabled: true,
-        resourceName: "nvidia.com/gpu",
-        nodeSelector: GPU_NODE_LABELS,
-        tolerations: tolerationsFor([GPU_TAINT]),
-        installOperator: true,
-        driverPreinstalled: args.gpuDriver === "aks",
-      },
+      gpu: gpuFacts(GPU_NODE_LABELS, [GPU_TAINT], { installOperator: true, driverPreinstalled: args.gpuDriver === "aks" }),
       storageClass: storageClass.metadata.name,
       loadBalancer: {
         annotations: { ...azureLbAnnotations(args.loadBalancer.scheme), ...args.loadBalancer.annotations },

@@ -5,7 +5,7 @@
  */
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as pulumi from "@pulumi/pulumi";
-import type { TaintSpec } from "../record";
+import { GPU_NODE_LABELS, type TaintSpec } from "../record";
 
 export interface AksGpuPoolSpec {
   name: string;
@@ -16,7 +16,6 @@ export interface AksGpuPoolSpec {
   osDiskSizeGb: number;
 }
 
-export const GPU_NODE_LABELS: Record<string, string> = { "nvidia.com/gpu.present": "true" };
 /** AKS taints carry a value; pods tolerate the key with `Equal` and this value. */
 export const GPU_TAINT: TaintSpec = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" };
 export const POOL_LABEL = "llm-platform/pool";

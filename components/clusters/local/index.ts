@@ -1,7 +1,7 @@
 /** `local`: whatever kubeconfig context is current (kind, k3d, Docker Desktop). CPU only, no cloud. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterRecord } from "../record";
+import { GPU_RESOURCE, type ClusterRecord } from "../record";
 
 export interface LocalClusterArgs {
   /** kubeconfig context; unset uses the current one. */
@@ -26,7 +26,7 @@ export class LocalCluster extends pulumi.ComponentResource {
       name,
       substrate: "local",
       provider,
-      gpu: { enabled: false, resourceName: "nvidia.com/gpu", nodeSelector: {}, tolerations: [], installOperator: false },
+      gpu: { enabled: false, resourceName: GPU_RESOURCE, nodeSelector: {}, tolerations: [], installOperator: false },
       storageClass: args.storageClass,
       loadBalancer: args.loadBalancer,
       ready: [],

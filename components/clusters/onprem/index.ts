@@ -1,7 +1,7 @@
 /** `onprem`: an existing cluster reached through a kubeconfig kept as a Pulumi secret. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { tolerationsFor, type ClusterRecord, type TaintSpec } from "../record";
+import { gpuFacts, type ClusterRecord, type TaintSpec } from "../record";
 
 export interface OnPremClusterArgs {
   /** kubeconfig contents; must be a secret output. */
@@ -30,13 +30,9 @@ export class OnPremCluster extends pulumi.ComponentResource {
       name,
       substrate: "onprem",
       provider,
-      gpu: {
-        enabled: true,
-        resourceName: "nvidia.com/gpu",
-        nodeSelector: args.gpuNodes.labels,
-        tolerations: tolerationsFor(args.gpuNodes.taints),
+      gpu: gpuFacts(args.gpuNodes.labels, args.gpuNodes.taints, {
         installOperator: args.gpuNodes.devicePlugin === "gpu-operator",
-      },
+      }),
       storageClass: args.storageClass,
       loadBalancer: args.loadBalancer,
       ready: [],
