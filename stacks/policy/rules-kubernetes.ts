@@ -6,10 +6,9 @@
 import { SERVING_TIER_LABEL } from "../../components/security/namespaces";
 import { HIGHLY_AVAILABLE_ENVIRONMENTS } from "../config/validators";
 import { asArray, asObj, get, id, ofType, type Obj } from "./inspect";
-import { GATEWAY, gatewayListenerViolations } from "./rules";
+import { EXTERNAL_SERVICE_TYPES, exposedServiceViolations, GATEWAY, gatewayListenerViolations } from "./rules";
 import type { PlannedResource, Policy, Violation } from "./types";
 
-const SERVICE = "kubernetes:core/v1:Service";
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 const CLIENT_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
@@ -23,7 +22,6 @@ const CLUSTER_SCOPE = "llm:platform:KubernetesLayer";
 /** Pod label of the runtime's workloads. */
 const RUNTIME_NAME = "llm-runtime";
 
-const EXTERNAL_TYPES = new Set(["LoadBalancer", "NodePort"]);
 const TLS_VERSIONS_OK = new Set(["1.2", "1.3"]);
 
 /** Paths inside chart values that would create a LoadBalancer/NodePort Service (`...service.type`). */
@@ -31,7 +29,7 @@ function exposedServiceValues(value: unknown, path: string[] = []): string[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => exposedServiceValues(v, [...path, String(i)]));
   if (value === null || typeof value !== "object") return [];
   return Object.entries(value as Obj).flatMap(([k, v]) => {
-    if (k === "type" && typeof v === "string" && EXTERNAL_TYPES.has(v) && /service/i.test(path[path.length - 1] ?? ""))
+    if (k === "type" && typeof v === "string" && EXTERNAL_SERVICE_TYPES.has(v) && /service/i.test(path[path.length - 1] ?? ""))
       return [[...path, k].join(".")];
     return exposedServiceValues(v, [...path, k]);
   });
@@ -46,11 +44,7 @@ export const externalTrafficThroughTls: Policy = {
     "Every Service reachable from outside goes through a TLS listener: no LoadBalancer/NodePort Services or chart values, Gateway listeners HTTPS (plain HTTP only redirects), TLS 1.2 minimum.",
   check(resources) {
     const out: Violation[] = [];
-    for (const r of ofType(resources, SERVICE)) {
-      const type = get(r.inputs, "spec", "type");
-      if (typeof type === "string" && EXTERNAL_TYPES.has(type))
-        out.push({ resource: id(r), message: `Service of type ${type} is reachable from outside without the TLS gateway` });
-    }
+    out.push(...exposedServiceViolations(resources));
     for (const r of ofType(resources, HELM_RELEASE))
       for (const p of exposedServiceValues(get(r.inputs, "values")))
         out.push({ resource: id(r), message: `chart value ${p} exposes a Service outside the TLS gateway` });

@@ -96,6 +96,19 @@ function isHttpsRedirect(route: unknown): boolean {
  * Listener problems of every Gateway: HTTPS/TLS listeners without a certificate, and routes that serve
  * traffic (rather than only redirect to HTTPS) on a plain listener.
  */
+/** Service types that are reachable from outside the cluster without passing the TLS gateway. */
+export const EXTERNAL_SERVICE_TYPES: ReadonlySet<string> = new Set(["LoadBalancer", "NodePort"]);
+
+/** Services that expose pods directly (LoadBalancer, NodePort) instead of through the TLS gateway. */
+export function exposedServiceViolations(resources: readonly PlannedResource[]): Violation[] {
+  return ofType(resources, "kubernetes:core/v1:Service").flatMap((r) => {
+    const type = get(r.inputs, "spec", "type");
+    return typeof type === "string" && EXTERNAL_SERVICE_TYPES.has(type)
+      ? [{ resource: id(r), message: `Service of type ${type} bypasses the TLS gateway` }]
+      : [];
+  });
+}
+
 export function gatewayListenerViolations(
   resources: readonly PlannedResource[],
   gateways = ofType(resources, GATEWAY),
@@ -130,11 +143,7 @@ export const tlsOutsideLocal: Policy = {
   check(resources, ctx) {
     if (ctx.environment === "local") return [];
     const out: Violation[] = [];
-    for (const r of ofType(resources, "kubernetes:core/v1:Service")) {
-      const type = get(r.inputs, "spec", "type");
-      if (type === "LoadBalancer" || type === "NodePort")
-        out.push({ resource: id(r), message: `Service of type ${String(type)} bypasses the TLS gateway` });
-    }
+    out.push(...exposedServiceViolations(resources));
     for (const r of ofType(resources, "kubernetes:networking.k8s.io/v1:Ingress"))
       if (asArray(get(r.inputs, "spec", "tls")).length === 0) out.push({ resource: id(r), message: "Ingress without tls" });
     out.push(...gatewayListenerViolations(resources));
