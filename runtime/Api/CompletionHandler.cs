@@ -56,10 +56,13 @@ public sealed class CompletionHandler(
         if (options.Value.LogPrompts)
             logger.LogInformation("prompt id={RequestId} text={Prompt}", context.TraceIdentifier, prompt);
 
+        // Cancelled when the client goes away. Kestrel signals RequestAborted a moment after a write to a closed
+        // connection fails, so a failed write cancels the generation itself rather than wait for that signal.
+        using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         Generation generation;
         try
         {
-            generation = host.Scheduler!.Submit(prompt, request.Sampling, context.RequestAborted);
+            generation = host.Scheduler!.Submit(prompt, request.Sampling, clientGone.Token);
         }
         catch (PromptTooLongException ex)
         {
@@ -100,9 +103,10 @@ public sealed class CompletionHandler(
                 if (sse is not null) await sse.FlushAsync();
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
-            // The client went away mid-stream; the scheduler has its cancellation already.
+            // Only writes to the client can throw here (the reader waits without a token): the client went away.
+            await clientGone.CancelAsync();
         }
 
         var result = await generation.Completion;

@@ -29,6 +29,7 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         catch (Exception ex)
         {
             logger.LogError(ex, "Unhandled error for request {RequestId}", context.TraceIdentifier);
+            AccessLogFeature.Get(context).Faulted = true;
             await OpenAiError.Write(context, StatusCodes.Status500InternalServerError, "The server had an error while processing the request.",
                 "server_error", null, "internal_error");
         }

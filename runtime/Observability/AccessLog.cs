@@ -15,6 +15,9 @@ public sealed class AccessLogFeature
     /// <summary>Set when the client went away or the deadline passed; wins over the status code.</summary>
     public bool Cancelled { get; set; }
 
+    /// <summary>Set when the request failed on the server after its response had started (the status says 200).</summary>
+    public bool Faulted { get; set; }
+
     public long StartedAt { get; } = Stopwatch.GetTimestamp();
 
     public static AccessLogFeature Get(HttpContext context)
@@ -54,7 +57,7 @@ public sealed class AccessLogMiddleware(RequestDelegate next, RuntimeMetrics met
             if (api)
             {
                 var elapsed = Stopwatch.GetElapsedTime(feature.StartedAt);
-                var status = failed ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+                var status = failed || feature.Faulted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
                 var outcome = feature.Cancelled || context.RequestAborted.IsCancellationRequested ? Outcome.Cancelled : OutcomeOf(status);
                 metrics.RequestFinished(outcome, elapsed);
                 logger.LogInformation(

@@ -40,9 +40,11 @@ public sealed class LifecycleTests
         var result = await finished.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(FinishReason.Cancelled, result.FinishReason);
         Assert.True(result.CompletionTokens < 9000);
-        Assert.Equal(0, server.Host.Scheduler.Running);
-        await Poll.UntilAsync(async () =>
-            MetricsText.Value(await server.Client.ScrapeAsync(), "llm_requests_total{model=\"tiny\",outcome=\"cancelled\"}") >= 1);
+        // The slot is released just after the result is published, once the generator is disposed.
+        await Poll.UntilAsync(() => Task.FromResult(server.Host.Scheduler.Running == 0));
+        await Poll.UntilAsync(
+            async () => MetricsText.Value(await server.Client.ScrapeAsync(), "llm_requests_total{model=\"tiny\",outcome=\"cancelled\"}") >= 1,
+            describe: async () => string.Join("; ", (await server.Client.ScrapeAsync()).Split('\n').Where(l => l.StartsWith("llm_requests_total{", StringComparison.Ordinal))));
     }
 
     [Fact]
@@ -104,12 +106,13 @@ public sealed class LifecycleTests
 /// <summary>For state that has no event to await (another process, a metric): check, then retry briefly, bounded.</summary>
 public static class Poll
 {
-    public static async Task UntilAsync(Func<Task<bool>> condition, int timeoutMs = 15_000)
+    public static async Task UntilAsync(Func<Task<bool>> condition, int timeoutMs = 15_000, Func<Task<string>>? describe = null)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
         while (!await condition())
         {
-            if (Environment.TickCount64 > deadline) throw new TimeoutException("Condition not met in time.");
+            if (Environment.TickCount64 > deadline)
+                throw new TimeoutException("Condition not met in time." + (describe is null ? "" : " Last seen: " + await describe()));
             await Task.Delay(20);
         }
     }
