@@ -2,9 +2,10 @@
  * Offline plan: `npm run --silent plan -- <stack> [--json] [--config-file <file>] [--diff <earlier-plan.json>]`.
  * Runs the program under Pulumi's mocks with the stack's config file (`stacks/Pulumi.<stack>.yaml`, or
  * `--config-file`): no CLI, no cloud, no cluster. With `--diff`, prints what changed against an earlier
- * `--json` plan instead of the full plan, ending with a one-line summary. Exit codes: 0 plan (or diff) made
- * and every policy passed, 1 invalid config, unreadable earlier plan or the program failed, 2 a policy failed
- * (the plan or diff is still printed), 64 bad usage.
+ * `--json` plan instead of the full plan, ending with a one-line summary. Exit codes: 0 plan made and every
+ * policy passed, or a diff made (its summary line names the policies that fail in the newer plan); 1 invalid
+ * config, unreadable earlier plan or the program failed; 2 a policy failed (the plan is still printed);
+ * 64 bad usage.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -65,9 +66,11 @@ async function cli(argv: string[]): Promise<number> {
     const diff = diffPlans(earlier, toDocument(plan));
     const out = parsed.values.json ? JSON.stringify({ ...diff, summary: summaryLine(diff) }, null, 2) : renderDiffText(diff);
     process.stdout.write(`${out}\n`);
-  } else {
-    process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
+    // A diff reports; it does not judge. Its summary line names failing policies, and the plan without --diff,
+    // which pulumi-up.yml runs before every `pulumi up`, still exits 2 for them.
+    return 0;
   }
+  process.stdout.write(parsed.values.json ? `${JSON.stringify(toDocument(plan), null, 2)}\n` : `${renderText(plan)}\n`);
   return plan.policies.every((p) => p.passed) ? 0 : 2;
 }
 

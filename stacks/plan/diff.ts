@@ -57,6 +57,8 @@ export interface PlanDiff {
   /** Resources present in both plans with masked (secret) inputs on both sides: those values were not compared. */
   maskedUnchecked: { resource: string; paths: string[] }[];
   policies: PolicyChange[];
+  /** Policies that fail in the newer plan, changed or not: the summary line names them. */
+  failing: string[];
 }
 
 const key = (r: ResourceRef) => `${r.type}::${r.name}`;
@@ -168,13 +170,24 @@ export function diffPlans(before: PlanDocumentLike, after: PlanDocumentLike): Pl
     unchanged,
     maskedUnchecked: maskedUnchecked.sort((x, y) => x.resource.localeCompare(y.resource)),
     policies,
+    failing: (after.policies ?? [])
+      .filter((p) => !p.passed)
+      .map((p) => p.name)
+      .sort(),
   };
 }
 
-/** `plan prod: 3 to add, 1 to change, 0 to remove` (plus the other stack when two stacks were compared). */
+/**
+ * `plan prod: 3 to add, 1 to change, 0 to remove`, plus the other stack when two stacks were compared and the
+ * policies that fail in the newer plan (`; 1 policy failing: pdb-in-prod`).
+ */
 export function summaryLine(diff: PlanDiff): string {
   const against = diff.against === diff.stack ? "" : ` (compared with a plan of ${diff.against})`;
-  return `plan ${diff.stack}: ${diff.added.length} to add, ${diff.changed.length} to change, ${diff.removed.length} to remove${against}`;
+  const failing =
+    diff.failing.length === 0
+      ? ""
+      : `; ${diff.failing.length} ${diff.failing.length === 1 ? "policy" : "policies"} failing: ${diff.failing.join(", ")}`;
+  return `plan ${diff.stack}: ${diff.added.length} to add, ${diff.changed.length} to change, ${diff.removed.length} to remove${against}${failing}`;
 }
 
 /** A value for one line of text: masked secrets stay masked, long values are cut. */

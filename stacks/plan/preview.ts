@@ -12,6 +12,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { renderDiffText, type PlanDiff } from "./diff";
 import { REPO_ROOT } from "./stack-file";
 
 /** Finds the comment again on the next push, so it is edited rather than posted twice. */
@@ -21,7 +22,7 @@ export const COMMENT_BUDGET = 60_000;
 
 export interface StackPreview {
   stack: string;
-  /** Exit code of `plan -- <stack> --diff <base plan>`: 0 ok, 2 a policy failed, anything else the plan failed. */
+  /** 0 diffed, 2 diffed but a policy fails in the change's plan, anything else the plan's exit code when it failed. */
   code: number;
   /** The diff text (stdout), ending with the one-line summary. */
   diff: string;
@@ -125,9 +126,15 @@ export async function previewStack(stack: string, baseRoot: string, headRoot: st
     baseNote = `No plan of \`${stack}\` on the base branch (${lastLine(base.stderr).slice(0, 200) || `exit ${base.code}`}): every resource shows as added.`;
     writeFileSync(basePlan, JSON.stringify({ stack, resources: [], policies: [] }));
   }
-  const head = await plan(headRoot, [stack, "--diff", basePlan]);
-  writeFileSync(path.join(out, `${stack}.diff.txt`), head.code === 0 || head.code === 2 ? head.stdout : head.stderr);
-  return { stack, code: head.code, diff: head.stdout, error: head.stderr, baseNote };
+  const head = await plan(headRoot, [stack, "--json", "--diff", basePlan]);
+  if (head.code !== 0) {
+    writeFileSync(path.join(out, `${stack}.diff.txt`), head.stderr);
+    return { stack, code: head.code, diff: "", error: head.stderr, baseNote };
+  }
+  const diff = JSON.parse(head.stdout) as PlanDiff;
+  const text = `${renderDiffText(diff)}\n`;
+  writeFileSync(path.join(out, `${stack}.diff.txt`), text);
+  return { stack, code: diff.failing.length > 0 ? 2 : 0, diff: text, error: head.stderr, baseNote };
 }
 
 /** Every stack with a `stacks/Pulumi.<stack>.yaml` in the checkout, sorted. */

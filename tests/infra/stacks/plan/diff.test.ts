@@ -160,6 +160,38 @@ test("the summary counts each kind and names the other stack only when stacks di
   assert.equal(renderDiffText(diffPlans(b, b)).split("\n").at(-1), "plan prod: 0 to add, 0 to change, 0 to remove");
 });
 
+test("the summary names every policy failing in the newer plan, changed or not, and only those", () => {
+  const before = doc(
+    "prod",
+    [],
+    [
+      { name: "tls", passed: false },
+      { name: "pdb", passed: false },
+      { name: "keys", passed: true },
+    ],
+  );
+  const after = doc(
+    "prod",
+    [],
+    [
+      { name: "tls", passed: false },
+      { name: "pdb", passed: true },
+      { name: "keys", passed: false },
+    ],
+  );
+  const d = diffPlans(before, after);
+  assert.deepEqual(d.failing, ["keys", "tls"]);
+  assert.equal(summaryLine(d), "plan prod: 0 to add, 0 to change, 0 to remove; 2 policies failing: keys, tls");
+  assert.equal(
+    summaryLine(diffPlans(after, before)),
+    "plan prod: 0 to add, 0 to change, 0 to remove; 2 policies failing: pdb, tls",
+  );
+  assert.equal(
+    summaryLine(diffPlans(before, doc("prod", [], [{ name: "tls", passed: false }]))),
+    "plan prod: 0 to add, 0 to change, 0 to remove; 1 policy failing: tls",
+  );
+});
+
 test("reads plan documents with fields it does not know, and rejects what is not a plan", () => {
   const parsed = parsePlanDocument(
     JSON.stringify({ stack: "dev", resources: [{ type: "k:a", name: "x", parent: null, inputs: {} }], cost: { monthly: 12 } }),
