@@ -9,19 +9,33 @@ import { loadSettings } from "./config/load";
 import { readStackConfig, secretValue } from "./config/pulumi-config";
 import type { ClusterSettings, Settings } from "./config/schema";
 
+type Dns01 = NonNullable<Extract<Settings["tls"]["issuer"], { kind: "acme" }>["dns01"]>;
+
+/** The stack's DNS-01 provider of one kind, if the stack solves ACME challenges there. */
+function dns01Of<P extends Dns01["provider"]>(settings: Settings, provider: P): Extract<Dns01, { provider: P }> | undefined {
+  const issuer = settings.tls.issuer;
+  if (issuer.kind !== "acme" || issuer.solver !== "dns01" || issuer.dns01?.provider !== provider) return undefined;
+  return issuer.dns01 as Extract<Dns01, { provider: P }>;
+}
+
 function clusterSpec(c: ClusterSettings, settings: Settings): ClusterSpec {
   // Secrets are resolved here, by name, so that components only ever see secret outputs.
   if (c.substrate === "onprem") return { ...c, kubeconfig: secretValue(c.kubeconfigSecret) };
   const tags = { "llm-platform/environment": settings.environment, "llm-platform/managed-by": "pulumi" };
+  // cert-manager gets a DNS identity only where the stack solves ACME challenges in that cloud's DNS.
   if (c.substrate === "eks") {
-    // cert-manager gets a Route 53 identity only where the stack solves ACME challenges there.
-    const issuer = settings.tls.issuer;
-    const route53 =
-      issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01?.provider === "route53" ? issuer.dns01 : undefined;
-    const dnsZone = route53 ? { name: settings.domain, id: route53.hostedZoneId } : undefined;
+    const route53 = dns01Of(settings, "route53");
+    return { ...c, dnsZone: route53 && { name: settings.domain, id: route53.hostedZoneId }, tags };
+  }
+  if (c.substrate === "aks") {
+    const azure = dns01Of(settings, "azureDns");
+    const dnsZone = azure && {
+      subscriptionId: azure.subscriptionId,
+      resourceGroupName: azure.resourceGroupName,
+      name: azure.hostedZoneName,
+    };
     return { ...c, dnsZone, tags };
   }
-  if (c.substrate === "aks") return { ...c, tags };
   return c;
 }
 

@@ -59,7 +59,11 @@ export interface ClusterRecord {
     certManager?: WorkloadIdentity;
   };
   /** Where cert-manager solves DNS-01 challenges, when the cluster granted it a DNS identity. */
-  dns01?: { route53: { region: string; hostedZoneID: pulumi.Output<string> } };
+  dns01?: {
+    route53?: { region: string; hostedZoneID: pulumi.Output<string> };
+    /** The managed identity cert-manager's service account is federated with (AKS workload identity). */
+    azureDns?: { managedIdentityClientId: pulumi.Output<string> };
+  };
   /** Image registry of this cluster (ECR repository URL, ACR login server), when it has one. */
   registry?: pulumi.Output<string>;
 }

@@ -16,7 +16,8 @@ export type Dns01Provider =
       subscriptionId: string;
       resourceGroupName: string;
       hostedZoneName: string;
-      managedIdentityClientId: string;
+      /** Needed only where the cluster does not create cert-manager's identity (it does on AKS). */
+      managedIdentityClientId?: string;
     };
 
 export type IssuerSettings =
@@ -52,6 +53,16 @@ export function validateIssuer(issuer: IssuerSettings, facts: TlsClusterFacts = 
   const out: string[] = [];
   if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01 === undefined)
     out.push("tls.issuer.dns01 is required when tls.issuer.solver is 'dns01' (which DNS provider answers the challenge?)");
+  if (
+    issuer.kind === "acme" &&
+    issuer.solver === "dns01" &&
+    issuer.dns01?.provider === "azureDns" &&
+    issuer.dns01.managedIdentityClientId === undefined &&
+    facts.dns01?.azureDns === undefined
+  )
+    out.push(
+      "tls.issuer.dns01.managedIdentityClientId is required: this cluster did not create cert-manager's Azure DNS identity",
+    );
   const identity = facts.identities?.certManager;
   if (identity && namespace !== undefined && identity.namespace !== namespace)
     out.push(
@@ -101,14 +112,14 @@ function dns01Solver(p: Dns01Provider, facts: TlsClusterFacts): Record<string, u
   // Ambient credentials only (Pod Identity / workload identity on cert-manager's service account): no keys in
   // config. The zone is the one the cluster scoped that identity to, when it resolved one.
   if (p.provider === "route53")
-    return { route53: { region: p.region, hostedZoneID: facts.dns01?.route53.hostedZoneID ?? p.hostedZoneId } };
+    return { route53: { region: p.region, hostedZoneID: facts.dns01?.route53?.hostedZoneID ?? p.hostedZoneId } };
   return {
     azureDNS: {
       subscriptionID: p.subscriptionId,
       resourceGroupName: p.resourceGroupName,
       hostedZoneName: p.hostedZoneName,
       environment: "AzurePublicCloud",
-      managedIdentity: { clientID: p.managedIdentityClientId },
+      managedIdentity: { clientID: facts.dns01?.azureDns?.managedIdentityClientId ?? p.managedIdentityClientId },
     },
   };
 }

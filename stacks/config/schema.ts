@@ -301,7 +301,8 @@ const dns01Provider = z.discriminatedUnion("provider", [
     subscriptionId: z.uuid({ error: "must be an Azure subscription id (a UUID)" }),
     resourceGroupName: z.string().min(1),
     hostedZoneName: hostname,
-    managedIdentityClientId: z.uuid({ error: "must be the client id (a UUID) of cert-manager's managed identity" }),
+    /** cert-manager's managed identity; AKS clusters of the stack create one, federated and scoped to the zone. */
+    managedIdentityClientId: z.uuid({ error: "must be the client id (a UUID) of cert-manager's managed identity" }).optional(),
   }),
 ]);
 

@@ -427,16 +427,32 @@ export function validateImageLocality(settings: Pick<Settings, "clusters" | "env
   ];
 }
 
-/** TLS and host-name rules: DNS-01 needs a provider; model names must not take a reserved host name. */
+/**
+ * TLS and host-name rules: DNS-01 needs a provider, and Azure DNS an identity (AKS clusters create
+ * cert-manager's; elsewhere config names one); model names must not take a reserved host name.
+ */
 export function validateTrafficRules(
   settings: Pick<Settings, "tls" | "models"> & Partial<Pick<Settings, "clusters">>,
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const issuers: [(string | number)[], Settings["tls"]["issuer"]][] = [[["tls", "issuer"], settings.tls.issuer]];
-  (settings.clusters ?? []).forEach((c, i) => {
-    if (c.substrate === "onprem" && c.tlsIssuer) issuers.push([["clusters", i, "tlsIssuer"], c.tlsIssuer]);
+  const clusters = settings.clusters ?? [];
+  const overridden = (c: (typeof clusters)[number]) => c.substrate === "onprem" && c.tlsIssuer !== undefined;
+  // Each issuer with the clusters that use it: the stack's, and each on-prem cluster's own.
+  const issuers: [(string | number)[], Settings["tls"]["issuer"], typeof clusters][] = [
+    [["tls", "issuer"], settings.tls.issuer, clusters.filter((c) => !overridden(c))],
+  ];
+  clusters.forEach((c, i) => {
+    if (c.substrate === "onprem" && c.tlsIssuer) issuers.push([["clusters", i, "tlsIssuer"], c.tlsIssuer, [c]]);
   });
-  for (const [path, issuer] of issuers) {
+  for (const [path, issuer, users] of issuers) {
+    if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01?.provider === "azureDns") {
+      const withoutIdentity = users.find((c) => c.substrate !== "aks");
+      if (issuer.dns01.managedIdentityClientId === undefined && withoutIdentity)
+        issues.push({
+          path: [...path, "dns01", "managedIdentityClientId"],
+          message: `is required for cluster '${withoutIdentity.name}' (${withoutIdentity.substrate}): only AKS clusters create cert-manager's Azure DNS identity`,
+        });
+    }
     if (issuer.kind === "acme" && issuer.solver === "dns01" && issuer.dns01 === undefined)
       issues.push({
         path: [...path, "dns01"],

@@ -14,6 +14,7 @@ export const BUILT_IN_ROLES = {
   managedIdentityOperator: "f1a07417-d97a-45cb-824c-7a7467783830",
   networkContributor: "4d97b98b-1d4f-4787-a291-c67834d212e7",
   aksRbacClusterAdmin: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+  dnsZoneContributor: "befefa01-2a29-4197-83a8-272ff33ce314",
 } as const;
 export type BuiltInRole = keyof typeof BUILT_IN_ROLES;
 

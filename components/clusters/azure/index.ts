@@ -9,7 +9,7 @@ import * as resources from "@pulumi/azure-native/resources";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { GPU_NODE_LABELS, gpuFacts, type ClusterRecord } from "../record";
-import { SERVING_IDENTITY } from "../workload-identity";
+import { CERT_MANAGER_IDENTITY, SERVING_IDENTITY, type ServiceAccountRef } from "../workload-identity";
 import { createArtifacts } from "./artifacts";
 import { createControlPlane, kubeconfig } from "./cluster";
 import { assignRole, type Grant } from "./identity";
@@ -33,6 +33,11 @@ export interface AksClusterArgs {
   loadBalancer: { annotations: Record<string, string>; scheme: "internet-facing" | "internal" };
   artifacts: { storageAccount: string; container: string; registry: string; keyVault: string };
   drLocation?: string;
+  /**
+   * Azure DNS zone cert-manager answers ACME DNS-01 challenges in. When set, cert-manager's service account
+   * gets a managed identity federated with the cluster's OIDC issuer and DNS Zone Contributor on that zone only.
+   */
+  dnsZone?: { subscriptionId: string; resourceGroupName: string; name: string };
   tags?: Record<string, string>;
 }
 
@@ -183,18 +188,45 @@ export class AksCluster extends pulumi.ComponentResource {
       principalId: servingId.principalId,
       scope: artifacts.containerScope,
     });
-    const federation = new managedidentity.FederatedIdentityCredential(
-      `${name}-serving`,
-      {
-        resourceGroupName,
-        resourceName: servingId.name,
-        federatedIdentityCredentialResourceName: "serving",
-        issuer: cluster.oidcIssuerProfile.apply((p) => p?.issuerURL ?? ""),
-        subject: `system:serviceaccount:${SERVING_IDENTITY.namespace}:${SERVING_IDENTITY.serviceAccount}`,
-        audiences: ["api://AzureADTokenExchange"],
-      },
-      { ...child, parent: servingId },
-    );
+    // Workload identity: a service account's tokens, issued by this cluster, stand for one managed identity.
+    const issuer = cluster.oidcIssuerProfile.apply((p) => p?.issuerURL ?? "");
+    const federate = (id: string, identityResource: managedidentity.UserAssignedIdentity, account: ServiceAccountRef) =>
+      new managedidentity.FederatedIdentityCredential(
+        `${name}-${id}`,
+        {
+          resourceGroupName,
+          resourceName: identityResource.name,
+          federatedIdentityCredentialResourceName: id,
+          issuer,
+          subject: `system:serviceaccount:${account.namespace}:${account.serviceAccount}`,
+          audiences: ["api://AzureADTokenExchange"],
+        },
+        { ...child, parent: identityResource },
+      );
+    const federation = federate("serving", servingId, SERVING_IDENTITY);
+    const workloadIdentity = (account: ServiceAccountRef, id: managedidentity.UserAssignedIdentity) => ({
+      ...account,
+      serviceAccountAnnotations: { "azure.workload.identity/client-id": id.clientId },
+      podLabels: { "azure.workload.identity/use": "true" },
+    });
+
+    // cert-manager: DNS-01 in the stack's zone, which may live in another subscription; nothing else.
+    let certManager: { id: managedidentity.UserAssignedIdentity; ready: pulumi.Resource[] } | undefined;
+    if (args.dnsZone) {
+      const zone = args.dnsZone;
+      const id = identity("cert-manager");
+      const zoneGrant = assignRole(
+        `${name}-cert-manager-dns`,
+        zone.subscriptionId,
+        {
+          role: "dnsZoneContributor",
+          principalId: id.principalId,
+          scope: `/subscriptions/${zone.subscriptionId}/resourceGroups/${zone.resourceGroupName}/providers/Microsoft.Network/dnsZones/${zone.name}`,
+        },
+        child,
+      );
+      certManager = { id, ready: [zoneGrant, federate("cert-manager", id, CERT_MANAGER_IDENTITY)] };
+    }
     // The deployer administers the cluster through Azure RBAC (local accounts are disabled).
     const deployerAdmin = grant("deployer-admin", {
       role: "aksRbacClusterAdmin",
@@ -236,14 +268,12 @@ export class AksCluster extends pulumi.ComponentResource {
         scheme: args.loadBalancer.scheme,
       },
       kmsKeyArn: kmsKey.keyUri,
-      ready: [...gpuPools, storageClass, acrPull, modelRead, federation],
+      ready: [...gpuPools, storageClass, acrPull, modelRead, federation, ...(certManager?.ready ?? [])],
       identities: {
-        serving: {
-          ...SERVING_IDENTITY,
-          serviceAccountAnnotations: { "azure.workload.identity/client-id": servingId.clientId },
-          podLabels: { "azure.workload.identity/use": "true" },
-        },
+        serving: workloadIdentity(SERVING_IDENTITY, servingId),
+        certManager: certManager ? workloadIdentity(CERT_MANAGER_IDENTITY, certManager.id) : undefined,
       },
+      dns01: certManager ? { azureDns: { managedIdentityClientId: certManager.id.clientId } } : undefined,
       registry: artifacts.registry.loginServer,
     };
     this.registerOutputs({ clusterName: cluster.name, kmsKeyId: kmsKey.keyUri });

@@ -134,6 +134,30 @@ test("cert-manager runs under the service account the cluster bound a DNS identi
   assert.equal(get(solver, "dns01", "route53", "hostedZoneID"), "Z123CLUSTER");
 });
 
+test("Azure DNS takes cert-manager's client id from the cluster, or from config where the cluster made none", async () => {
+  const azureDns = {
+    provider: "azureDns",
+    subscriptionId: "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7",
+    resourceGroupName: "rg-dns",
+    hostedZoneName: "llm.example.com",
+  } as const;
+  const issuer = { kind: "acme", email: "ops@example.com", server: "https://a/d", solver: "dns01", dns01: azureDns } as const;
+  const { resources } = await capture(() => {
+    const cluster = gpuCluster({
+      identities: { certManager: certManagerIdentity },
+      dns01: { azureDns: { managedIdentityClientId: pulumi.output("cluster-made-client-id") } },
+    });
+    new Tls("t", { cluster, namespace: "cert-manager", issuer, gateway, highAvailability: false });
+  });
+  const solver = (get(find(resources, ISSUER, "t-issuer").inputs, "spec", "acme", "solvers") as unknown[])[0];
+  assert.equal(get(solver, "dns01", "azureDNS", "managedIdentity", "clientID"), "cluster-made-client-id");
+  assert.match(validateIssuer(issuer).join(), /tls.issuer.dns01.managedIdentityClientId is required/);
+  assert.deepEqual(
+    validateIssuer({ ...issuer, dns01: { ...azureDns, managedIdentityClientId: "0b5d4c3a-2e1f-4a09-9b8c-7d6e5f4a3b2c" } }),
+    [],
+  );
+});
+
 test("rejects a cert-manager identity bound in another namespace", () => {
   assert.match(
     validateIssuer(

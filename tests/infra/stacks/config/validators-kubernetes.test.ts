@@ -35,6 +35,33 @@ test("dns01 needs a provider; http01 must not carry one", () => {
   assert.match(stray[0].message, /only used with solver 'dns01'/);
 });
 
+test("Azure DNS without a managed identity is accepted only where every cluster using the issuer is AKS", () => {
+  const azureDns = {
+    provider: "azureDns",
+    subscriptionId: "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7",
+    resourceGroupName: "rg-dns",
+    hostedZoneName: "llm.example.com",
+  };
+  const aks = { name: "weu", substrate: "aks" } as Settings["clusters"][number];
+  const onprem = { name: "dc1", substrate: "onprem" } as Settings["clusters"][number];
+  const tls = { issuer: acme("dns01", azureDns) };
+  assert.deepEqual(validateTrafficRules({ ...base, tls, clusters: [aks] }), []);
+  const issues = validateTrafficRules({ ...base, tls, clusters: [aks, onprem] });
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    [["tls", "issuer", "dns01", "managedIdentityClientId"]],
+  );
+  assert.match(
+    issues[0].message,
+    /required for cluster 'dc1' \(onprem\): only AKS clusters create cert-manager's Azure DNS identity/,
+  );
+  // An on-prem cluster with its own issuer does not use the stack's.
+  const ownIssuer = { ...onprem, tlsIssuer: { kind: "ca", secretName: "corp-ca" } } as Settings["clusters"][number];
+  assert.deepEqual(validateTrafficRules({ ...base, tls, clusters: [aks, ownIssuer] }), []);
+  const named = { issuer: acme("dns01", { ...azureDns, managedIdentityClientId: "0b5d4c3a-2e1f-4a09-9b8c-7d6e5f4a3b2c" }) };
+  assert.deepEqual(validateTrafficRules({ ...base, tls: named, clusters: [aks, onprem] }), []);
+});
+
 test("a model may not take a reserved host name", () => {
   const issues = validateTrafficRules({ ...base, models: [{ ...base.models[0], name: "grafana" }] });
   assert.deepEqual(issues[0].path, ["models", 0, "name"]);

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { test } from "node:test";
+import { parse, stringify } from "yaml";
 import type { PlanDocument } from "../../../../stacks/plan/render";
-import { get, planJson } from "../../helpers";
+import { get, planCli, planJson, REPO_ROOT } from "../../helpers";
 
 const plans = new Map<string, Promise<PlanDocument>>();
 const plan = (stack: string) => {
@@ -56,4 +60,40 @@ test("dev runs one NAT gateway across two zones; staging is AKS with a GPU pool 
   assert.equal(of(await plan("dev"), "aws:ec2/natGateway:NatGateway").length, 1);
   const pool = of(await plan("staging"), "azure-native:containerservice:AgentPool")[0];
   assert.equal(get(pool.inputs, "vmSize"), "Standard_NC24ads_A100_v4");
+});
+
+test("staging with ACME DNS-01 in Azure DNS: cert-manager runs as the identity the AKS cluster federated and scoped to the zone", async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "plan-azure-dns-")), "Pulumi.staging.yaml");
+  const doc = parse(readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.staging.yaml"), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  const tls = doc.config["llm-platform:tls"] as { issuer: Record<string, unknown> };
+  tls.issuer.solver = "dns01";
+  tls.issuer.dns01 = {
+    provider: "azureDns",
+    subscriptionId: "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7",
+    resourceGroupName: "rg-dns",
+    hostedZoneName: "llm.example.com",
+  };
+  writeFileSync(file, stringify(doc));
+  const r = await planCli(["staging", "--config-file", file, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const planned = JSON.parse(r.stdout) as PlanDocument;
+  const clientId = "stg-weu-cert-manager-client-id"; // the mock's client id of the stg-weu-cert-manager identity
+  const release = planned.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && x.name.endsWith("cert-manager"));
+  assert.equal(get(release?.inputs, "values", "serviceAccount", "annotations", "azure.workload.identity/client-id"), clientId);
+  assert.equal(get(release?.inputs, "values", "podLabels", "azure.workload.identity/use"), "true");
+  const issuer = of(planned, "kubernetes:cert-manager.io/v1:ClusterIssuer").find((x) => get(x.inputs, "spec", "acme"));
+  const solver = (get(issuer?.inputs, "spec", "acme", "solvers") as unknown[])[0];
+  assert.equal(get(solver, "dns01", "azureDNS", "managedIdentity", "clientID"), clientId);
+  assert.equal(get(solver, "dns01", "azureDNS", "hostedZoneName"), "llm.example.com");
+  const zoneGrant = of(planned, "azure-native:authorization:RoleAssignment").find((x) => x.name === "stg-weu-cert-manager-dns");
+  assert.match(
+    String(get(zoneGrant?.inputs, "scope")),
+    /\/resourceGroups\/rg-dns\/providers\/Microsoft\.Network\/dnsZones\/llm\.example\.com$/,
+  );
+  assert.deepEqual(
+    planned.policies.filter((p) => !p.passed),
+    [],
+  );
 });

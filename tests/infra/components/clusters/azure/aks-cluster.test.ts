@@ -108,6 +108,36 @@ test("identities get exactly their roles: kubelet pulls images, serving reads th
   assert.equal(get(fic.inputs, "subject"), "system:serviceaccount:llm-serving:llm-runtime");
 });
 
+test("cert-manager gets an identity only with a DNS zone: federated to its service account, DNS Zone Contributor on that zone", async () => {
+  const zone = { subscriptionId: "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7", resourceGroupName: "rg-dns", name: "llm.example.com" };
+  const { resources, record } = await build({ dnsZone: zone });
+  const grants = ofType(resources, "azure-native:authorization:RoleAssignment").filter(
+    (r) => get(r.inputs, "principalId") === "c1-cert-manager-principal-id",
+  );
+  assert.equal(grants.length, 1);
+  assert.equal(roleOf(grants[0]), BUILT_IN_ROLES.dnsZoneContributor);
+  assert.equal(
+    get(grants[0].inputs, "scope"),
+    "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-dns/providers/Microsoft.Network/dnsZones/llm.example.com",
+  );
+  // The role definition is named in the zone's subscription, which may not be the cluster's.
+  assert.match(String(get(grants[0].inputs, "roleDefinitionId")), /^\/subscriptions\/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7\//);
+  const fic = find(resources, "azure-native:managedidentity:FederatedIdentityCredential", "c1-cert-manager");
+  assert.equal(get(fic.inputs, "subject"), "system:serviceaccount:cert-manager:cert-manager");
+  assert.deepEqual(get(fic.inputs, "audiences"), ["api://AzureADTokenExchange"]);
+  assert.equal(record.identities?.certManager?.podLabels["azure.workload.identity/use"], "true");
+  assert.ok(record.dns01?.azureDns);
+
+  const without = await build();
+  assert.equal(without.record.identities?.certManager, undefined);
+  assert.equal(without.record.dns01, undefined);
+  assert.equal(
+    ofType(without.resources, "azure-native:managedidentity:UserAssignedIdentity").filter((r) => r.name === "c1-cert-manager")
+      .length,
+    0,
+  );
+});
+
 test("the registry is Premium with a customer key and a replica in the DR location", async () => {
   const { resources } = await build();
   const acr = find(resources, "azure-native:containerregistry:Registry", "c1-registry");
