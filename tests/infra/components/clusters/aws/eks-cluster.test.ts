@@ -114,13 +114,16 @@ test("the model bucket is KMS-encrypted, versioned, not public and TLS-only", as
   assert.deepEqual(deny.Condition, { Bool: { "aws:SecureTransport": "false" } });
 });
 
-test("replicates models and images to the DR region only when the stack has a DR peer", async () => {
+test("replicates models (with Replication Time Control) and images to the DR region only when the stack has a DR peer", async () => {
   assert.equal(ofType((await build()).resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig").length, 0);
   const { resources } = await build({ dr: { region: "us-west-2", modelBucket: "models-bucket-replica" } });
   const replication = find(resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "c1-models");
   const rule = (get(replication.inputs, "rules") as unknown[])[0];
   assert.equal(get(rule, "destination", "bucket"), "arn:aws:s3:::models-bucket-replica");
   assert.match(String(get(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId")), /^arn:aws:kms:us-west-2:/);
+  // Replication Time Control bounds the models' RPO at 15 minutes (docs/runbooks/disaster-recovery.md).
+  assert.deepEqual(get(rule, "destination", "replicationTime"), { status: "Enabled", time: { minutes: 15 } });
+  assert.deepEqual(get(rule, "destination", "metrics"), { status: "Enabled", eventThreshold: { minutes: 15 } });
   assert.equal(get(find(resources, "aws:s3/bucket:Bucket", "c1-models-dr").inputs, "region"), "us-west-2");
   const ecr = find(resources, "aws:ecr/replicationConfiguration:ReplicationConfiguration", "c1-images");
   const ecrRule = (get(ecr.inputs, "replicationConfiguration", "rules") as unknown[])[0];
