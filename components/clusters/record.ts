@@ -64,6 +64,11 @@ export interface ClusterRecord {
     /** The managed identity cert-manager's service account is federated with (AKS workload identity). */
     azureDns?: { managedIdentityClientId: pulumi.Output<string> };
   };
+  /**
+   * Node-local endpoints that hand pods the credentials of their cloud identity (the EKS Pod Identity agent).
+   * Plain HTTP on a link-local address, so egress policies must open them explicitly.
+   */
+  credentialEndpoints?: { cidr: string; port: number }[];
   /** Image registry of this cluster (ECR repository URL, ACR login server), when it has one. */
   registry?: pulumi.Output<string>;
 }

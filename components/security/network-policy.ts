@@ -91,16 +91,25 @@ export class ServingNetworkPolicy extends pulumi.ComponentResource {
 }
 
 /**
- * HTTPS egress for one model's pods, so its init container can fetch from the object store. Policies apply
- * to the whole pod (Kubernetes cannot scope them to one container); the runtime container itself opens no
- * outbound connections. Object stores and their token endpoints have no stable IPs (and VPC endpoints sit on
- * private ones), so the rule is port 443 to any address; every other port stays closed.
+ * Egress for one model's pods, so its init container can fetch from the object store: the store's port on
+ * the store's addresses (any address unless config narrows it; see `storeEndpoint`), and the node-local
+ * endpoint that hands out the pod's cloud credentials where the cluster has one. Policies apply to the whole
+ * pod (Kubernetes cannot scope them to one container); the runtime container opens no outbound connections.
  */
 export function modelStoreEgress(
   name: string,
-  args: { namespace: pulumi.Input<string>; podLabels: Record<string, string> },
+  args: {
+    namespace: pulumi.Input<string>;
+    podLabels: Record<string, string>;
+    store: { port: number; cidrs: string[] };
+    credentialEndpoints?: { cidr: string; port: number }[];
+  },
   opts: pulumi.CustomResourceOptions,
 ): k8s.networking.v1.NetworkPolicy {
+  const rule = (cidrs: string[], port: number) => ({
+    to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+    ports: [{ protocol: "TCP", port }],
+  });
   return new k8s.networking.v1.NetworkPolicy(
     name,
     {
@@ -108,7 +117,7 @@ export function modelStoreEgress(
       spec: {
         podSelector: { matchLabels: args.podLabels },
         policyTypes: ["Egress"],
-        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] }],
+        egress: [rule(args.store.cidrs, args.store.port), ...(args.credentialEndpoints ?? []).map((e) => rule([e.cidr], e.port))],
       },
     },
     opts,

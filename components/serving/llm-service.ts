@@ -14,7 +14,7 @@ import type { ClusterRecord } from "../clusters/record";
 import { modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
 import { httpsRoute, leastRequestPolicy, type ListenerRef } from "../traffic/routes";
-import { modelArgs, modelFetchContainer, modelVolume, MODEL_MOUNT, type ModelSource } from "./model-source";
+import { modelArgs, modelFetchContainer, modelVolume, storeEndpoint, MODEL_MOUNT, type ModelSource } from "./model-source";
 
 /** One model as a cluster serves it. */
 export interface ServedModel {
@@ -211,8 +211,13 @@ export class LlmService extends pulumi.ComponentResource {
       );
     }
 
-    if (model.source.kind !== "demo" && model.source.kind !== "pvc")
-      modelStoreEgress(`${name}-model-store`, { namespace: args.namespace, podLabels: this.labels }, child);
+    const store = storeEndpoint(model.source);
+    if (store)
+      modelStoreEgress(
+        `${name}-model-store`,
+        { namespace: args.namespace, podLabels: this.labels, store, credentialEndpoints: cluster.credentialEndpoints },
+        child,
+      );
 
     if (args.route) {
       // The route and its policy are Gateway API / Envoy Gateway objects: wait for their CRDs.

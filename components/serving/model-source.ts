@@ -5,12 +5,25 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { restrictedContainerSecurityContext } from "../security/pod-security";
 
+/** `egressCidrs`: where the store is reached (unset: any address), for the init container's egress policy. */
 export type ModelSource =
   | { kind: "demo" }
-  | { kind: "s3"; uri: string }
-  | { kind: "azureBlob"; uri: string }
-  | { kind: "https"; uri: string }
+  | { kind: "s3"; uri: string; egressCidrs?: string[] }
+  | { kind: "azureBlob"; uri: string; egressCidrs?: string[] }
+  | { kind: "https"; uri: string; egressCidrs?: string[] }
   | { kind: "pvc"; claimName: string; subPath: string };
+
+type FetchedSource = Exclude<ModelSource, { kind: "demo" } | { kind: "pvc" }>;
+
+/**
+ * What the init container connects to: the store's HTTPS port (an https:// source may name its own) and
+ * addresses. Cloud object stores and their token endpoints have no fixed addresses, hence any by default.
+ */
+export function storeEndpoint(source: ModelSource): { port: number; cidrs: string[] } | undefined {
+  if (source.kind === "demo" || source.kind === "pvc") return undefined;
+  const port = source.kind === "https" && new URL(source.uri).port !== "" ? Number(new URL(source.uri).port) : 443;
+  return { port, cidrs: source.egressCidrs ?? ["0.0.0.0/0"] };
+}
 
 /** Where the runtime reads the model; the cache volume or the claim is mounted here. */
 export const MODEL_MOUNT = "/models";
@@ -25,7 +38,7 @@ export const FETCH_IMAGES = {
 
 const fetchResources = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 
-function fetchScript(source: Exclude<ModelSource, { kind: "demo" } | { kind: "pvc" }>): string {
+function fetchScript(source: FetchedSource): string {
   // A marker file makes restarts cheap: the cache volume survives container restarts within the pod.
   const done = `${MODEL_DIR}/.fetched`;
   switch (source.kind) {

@@ -243,20 +243,33 @@ export type ClusterSettings = z.infer<typeof clusterSchema>;
 export type Substrate = ClusterSettings["substrate"];
 export const SUBSTRATES: readonly Substrate[] = ["local", "onprem", "eks", "aks"];
 
+/**
+ * Addresses the model store is reached at (an on-prem object store's subnet, a private endpoint): the init
+ * container's egress policy opens only these. Unset: any address, as cloud object stores have no fixed ones.
+ * Must also cover the identity endpoint the fetch logs in through (Entra ID for azureBlob).
+ */
+const egressCidrs = z.array(ipv4Cidr).min(1).optional();
+
 const modelSource = z.discriminatedUnion("kind", [
   /** The runtime's built-in random-weight demo model: for `local` and smoke tests only. */
   z.strictObject({ kind: z.literal("demo") }),
   z.strictObject({
     kind: z.literal("s3"),
     uri: z.string().regex(/^s3:\/\/[a-z0-9.-]{3,63}(\/.*)?$/, { error: "must be s3://bucket/prefix" }),
+    egressCidrs,
   }),
   z.strictObject({
     kind: z.literal("azureBlob"),
     uri: z.string().regex(/^https:\/\/[a-z0-9]{3,24}\.blob\.core\.windows\.net\/[a-z0-9-]{3,63}(\/.*)?$/, {
       error: "must be https://<account>.blob.core.windows.net/<container>/<prefix>",
     }),
+    egressCidrs,
   }),
-  z.strictObject({ kind: z.literal("https"), uri: z.url({ protocol: /^https$/, error: "must be an https:// URL" }) }),
+  z.strictObject({
+    kind: z.literal("https"),
+    uri: z.url({ protocol: /^https$/, error: "must be an https:// URL" }),
+    egressCidrs,
+  }),
   /** A PersistentVolumeClaim that already holds the model folder (on-prem NFS, for instance). */
   z.strictObject({ kind: z.literal("pvc"), claimName: dnsLabel, subPath: z.string().default("") }),
 ]);

@@ -16,6 +16,9 @@ import { createKey } from "./kms";
 import { createNetwork } from "./network";
 import { createNodeGroups, GPU_TAINT, type GpuPoolSpec } from "./node-groups";
 
+/** Where the EKS Pod Identity agent serves credentials on every node (hostNetwork, plain HTTP). */
+export const POD_IDENTITY_AGENT = { cidr: "169.254.170.23/32", port: 80 } as const;
+
 export interface EksClusterArgs {
   region: string;
   version: string;
@@ -222,6 +225,7 @@ export class EksCluster extends pulumi.ComponentResource {
         certManager: certManager ? identity(CERT_MANAGER_IDENTITY) : undefined,
       },
       dns01: zoneId ? { route53: { region, hostedZoneID: zoneId } } : undefined,
+      credentialEndpoints: [POD_IDENTITY_AGENT],
       registry: artifacts.repositoryUrl,
     };
     this.registerOutputs({ clusterName: cluster.name, endpoint: cluster.endpoint, kmsKeyArn: key.arn });

@@ -152,6 +152,26 @@ test("opens HTTPS egress for models fetched from an object store, and nothing fo
   assert.equal(ofType(pvc.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy").length, 0);
 });
 
+test("the store's own port and addresses when config names them, and the cluster's credential endpoint", async () => {
+  const egressOf = async (source: ModelSource, cluster = {}) => {
+    const np = find(
+      (await deploy({ source }, cluster)).resources,
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+      "c1-m1-model-store",
+    );
+    return get(np.inputs, "spec", "egress");
+  };
+  assert.deepEqual(
+    await egressOf({ kind: "https", uri: "https://minio.corp.example:9000/models/m1.tar.gz", egressCidrs: ["10.40.0.0/24"] }),
+    [{ to: [{ ipBlock: { cidr: "10.40.0.0/24" } }], ports: [{ protocol: "TCP", port: 9000 }] }],
+  );
+  // EKS Pod Identity: the aws CLI gets its credentials from the node-local agent over plain HTTP.
+  assert.deepEqual(await egressOf(model.source, { credentialEndpoints: [{ cidr: "169.254.170.23/32", port: 80 }] }), [
+    { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
+    { to: [{ ipBlock: { cidr: "169.254.170.23/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+  ]);
+});
+
 test("rejects scale to zero without a scaler and a route", () => {
   assert.match(
     validateLlmService({ model: { ...model, replicas: { min: 0, max: 2 } } }).join(),

@@ -95,6 +95,16 @@ describe("loadSettings", () => {
     );
   });
 
+  test("a model store's egress addresses are CIDRs, named by key when not", () => {
+    assert.match(
+      rejection(withValue(baseInput(), "models[0].source.egressCidrs", ["10.40.0.0/24", "minio.corp"])),
+      /models\[0\]\.source\.egressCidrs\[1\]: /,
+    );
+    assert.match(rejection(withValue(baseInput(), "models[0].source.egressCidrs", [])), /models\[0\]\.source\.egressCidrs: /);
+    const s = loadSettings("test", toRaw(withValue(baseInput(), "models[0].source.egressCidrs", ["10.40.0.0/24"])));
+    assert.deepEqual(s.models[0].source.kind === "s3" && s.models[0].source.egressCidrs, ["10.40.0.0/24"]);
+  });
+
   test("image references need a tag or digest", () => {
     assert.match(
       rejection(withValue(baseInput(), "runtime.image", "ghcr.io/org/llm-runtime")),

@@ -176,6 +176,7 @@ test("returns the shared record: kubeconfig secret, NLB annotations, encrypted d
   assert.equal(record.loadBalancer.annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"], "ip");
   assert.deepEqual(record.gpu.tolerations, [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
   assert.equal(record.gpu.driverPreinstalled, true);
+  assert.deepEqual(record.credentialEndpoints, [{ cidr: "169.254.170.23/32", port: 80 }]);
   const sc = find(resources, "kubernetes:storage.k8s.io/v1:StorageClass", "c1-gp3-encrypted");
   assert.equal(get(sc.inputs, "parameters", "encrypted"), "true");
   assert.equal(get(sc.inputs, "metadata", "annotations", "storageclass.kubernetes.io/is-default-class"), "true");
