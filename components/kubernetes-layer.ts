@@ -34,6 +34,8 @@ export interface KubernetesLayerArgs {
   observability: ObservabilitySettings;
   /** Must be a secret. */
   grafanaAdminPassword: pulumi.Input<string>;
+  /** The alert receiver's routing key or URL, with `observability.alerting`; must be a secret. */
+  alertCredential?: pulumi.Input<string>;
   /** The models this cluster serves, with their source for this cluster already chosen. */
   models: LayerModel[];
   runtime: { image: string; apiKeys: pulumi.Input<string> };
@@ -113,6 +115,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
         domain: args.domain,
         settings: args.observability,
         grafanaAdminPassword: args.grafanaAdminPassword,
+        alertCredential: args.alertCredential,
         highAvailability: ha,
         runtime: { namespace: NAMESPACES.serving, serviceLabels: RUNTIME_LABELS, port: "http" },
         opts: { dependsOn: [...ns(NAMESPACES.monitoring), ...ns(NAMESPACES.serving)] },

@@ -30,6 +30,8 @@ export interface PlatformArgs {
   observability: ObservabilitySettings;
   /** Grafana admin password; must be a secret. */
   grafanaAdminPassword: pulumi.Input<string>;
+  /** The alert receiver's routing key or URL, with `observability.alerting`; must be a secret. */
+  alertCredential?: pulumi.Input<string>;
 }
 
 export class Platform extends pulumi.ComponentResource {
@@ -52,6 +54,7 @@ export class Platform extends pulumi.ComponentResource {
           issuer: args.tls.byCluster?.[cluster.name] ?? args.tls.issuer,
           observability: args.observability,
           grafanaAdminPassword: args.grafanaAdminPassword,
+          alertCredential: args.alertCredential,
           models,
           runtime: args.runtime,
         },

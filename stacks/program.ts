@@ -57,6 +57,7 @@ export function composePlatform(settings: Settings): Platform {
     },
     observability: settings.observability,
     grafanaAdminPassword: secretValue(grafanaKey),
+    alertCredential: settings.observability.alerting && secretValue(settings.observability.alerting.secret),
   });
 }
 

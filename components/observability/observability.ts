@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartRelease, containerResources } from "../charts";
 import type { ClusterRecord } from "../clusters/record";
 import { httpsRoute, type ListenerRef } from "../traffic/routes";
+import { alertmanagerConfig, ALERT_RECEIVER_KEY, ALERT_RECEIVER_SECRET, type AlertingSettings } from "./alerting";
 import { alertRules, recordingRules, type SloSettings } from "./alerts";
 import { DASHBOARD_LABEL, loadDashboards } from "./dashboards";
 import { memoryMi } from "../security/quantity";
@@ -19,6 +20,8 @@ export interface ObservabilitySettings {
   prometheusResources: { cpu: string; memory: string };
   slo: SloSettings;
   runbookBaseUrl: string;
+  /** The on-call receiver; unset, alerts reach only Alertmanager's UI (and AlertmanagerConfig objects). */
+  alerting?: AlertingSettings;
 }
 
 export interface ObservabilityArgs {
@@ -28,6 +31,8 @@ export interface ObservabilityArgs {
   settings: ObservabilitySettings;
   /** Grafana admin password; must be a secret. */
   grafanaAdminPassword: pulumi.Input<string>;
+  /** The alert receiver's routing key or URL (with `settings.alerting`); must be a secret. */
+  alertCredential?: pulumi.Input<string>;
   highAvailability: boolean;
   /** Namespace and pod labels of the runtime, for the ServiceMonitor. */
   runtime: { namespace: string; serviceLabels: Record<string, string>; port: string };
@@ -42,6 +47,15 @@ export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 export const prometheusUrl = (namespace: string) => `http://${FULLNAME}-prometheus.${namespace}.svc:9090`;
 /** Labels the Prometheus operator puts on Prometheus pods (network policy peers). */
 export const PROMETHEUS_POD_LABELS = { "app.kubernetes.io/name": "prometheus" } as const;
+
+/** Invalid combinations of inputs, each message naming them. */
+export function validateObservability(a: Pick<ObservabilityArgs, "settings" | "alertCredential">): string[] {
+  if (a.settings.alerting && a.alertCredential === undefined)
+    return [`settings.alerting names a ${a.settings.alerting.receiver} receiver but alertCredential is not given`];
+  if (!a.settings.alerting && a.alertCredential !== undefined)
+    return ["alertCredential is given but settings.alerting names no receiver to use it"];
+  return [];
+}
 
 /** Prometheus deletes old blocks before its volume fills: 85% of the volume, in the GB unit it expects. */
 export function retentionSize(storage: string): string {
@@ -88,9 +102,11 @@ export function kubePrometheusStackValues(a: {
         podAntiAffinity,
         resources: containerResources("50m", "128Mi", "500m", "256Mi"),
         storage: pvc(a.cluster.storageClass, "10Gi"),
-        // Receivers are the operating team's: they add AlertmanagerConfig objects carrying this label.
+        // More receivers are the operating team's: AlertmanagerConfig objects carrying this label.
         alertmanagerConfigSelector: { matchLabels: { "llm-platform.io/alerting": "true" } },
+        ...(s.alerting ? { secrets: [ALERT_RECEIVER_SECRET] } : {}),
       },
+      ...(s.alerting ? { config: alertmanagerConfig(s.alerting) } : {}),
     },
     grafana: {
       fullnameOverride: GRAFANA_SERVICE,
@@ -131,6 +147,8 @@ export class Observability extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:observability:Observability", name, {}, opts);
+    const problems = validateObservability(args);
+    if (problems.length > 0) throw new Error(`Observability '${name}': ${problems.join("; ")}`);
     const child = { parent: this, provider: args.cluster.provider };
     const deps = [...args.cluster.ready, ...(args.opts?.dependsOn ?? [])];
     const ns = args.namespace;
@@ -163,7 +181,7 @@ export class Observability extends pulumi.ComponentResource {
           highAvailability: args.highAvailability,
         }),
       },
-      { ...child, dependsOn: [...deps, admin] },
+      { ...child, dependsOn: [...deps, admin, ...this.alertReceiverSecret(name, args, { ...child, dependsOn: deps })] },
     );
     const afterChart = { ...child, dependsOn: [this.release] };
     this.prometheusUrl = prometheusUrl(ns);
@@ -225,6 +243,18 @@ export class Observability extends pulumi.ComponentResource {
       );
 
     this.registerOutputs({});
+  }
+
+  private alertReceiverSecret(name: string, args: ObservabilityArgs, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+    if (args.alertCredential === undefined) return [];
+    const credential = pulumi.secret(pulumi.output(args.alertCredential).apply((c) => ({ [ALERT_RECEIVER_KEY]: c.trim() })));
+    return [
+      new k8s.core.v1.Secret(
+        `${name}-alert-receiver`,
+        { metadata: { name: ALERT_RECEIVER_SECRET, namespace: args.namespace }, type: "Opaque", stringData: credential },
+        opts,
+      ),
+    ];
   }
 
   /**

@@ -74,6 +74,11 @@ export const MUST_MATCH: readonly PromotionRule[] = [
     why: "dr takes prod's traffic, so it serves the same models with the same capacity and limits; only the artifacts' location and cluster names differ",
   },
   { path: "observability.slo", scope: "twins", why: "dr is held to prod's SLOs, with the same alerts" },
+  {
+    path: "observability.alerting",
+    scope: "twins",
+    why: "dr pages the same on-call as prod: after a failover the same people answer",
+  },
 ];
 
 /** Settings that differ between environments by design (documentation and the completeness check). */

@@ -4,6 +4,7 @@
  * production-safe: `local` relaxes only what a laptop cannot have.
  */
 import { z } from "zod";
+import { ALERT_RECEIVERS } from "../../components/observability/alerting";
 import { NETWORK_PREFIX_RANGE, parseCidr } from "../../components/clusters/cidr";
 
 export const ENVIRONMENTS = ["local", "dev", "staging", "prod", "onprem", "dr"] as const;
@@ -353,6 +354,19 @@ const observabilitySchema = z.strictObject({
   runbookBaseUrl: z
     .url({ protocol: /^https$/, error: "must be an https:// URL of the folder that holds the runbooks" })
     .default(DEFAULT_RUNBOOK_BASE_URL),
+  /** Where alerts page someone; required in prod and dr. */
+  alerting: z
+    .strictObject({
+      receiver: z.enum(ALERT_RECEIVERS),
+      /** Config key whose secret value is the PagerDuty routing key, the Slack webhook URL or the webhook URL. */
+      secret: secretKeyName,
+      /** Slack channel (slack only); unset, the webhook posts to the channel it was made for. */
+      slackChannel: z
+        .string()
+        .regex(/^[#@]?[a-z0-9._-]{1,80}$/, { error: "must be a Slack channel name such as #llm-oncall" })
+        .optional(),
+    })
+    .optional(),
   slo: z
     .strictObject({
       /** Time-to-first-token p95 target, seconds. */

@@ -186,7 +186,30 @@ export function validateSecretReferences(settings: Settings, configKeys: Readonl
   settings.clusters.forEach((c, i) => {
     if (c.substrate === "onprem") need(["clusters", i, "kubeconfigSecret"], c.kubeconfigSecret);
   });
+  const alerting = settings.observability.alerting;
+  if (alerting) need(["observability", "alerting", "secret"], alerting.secret);
   return issues;
+}
+
+/** In prod and dr an alert must reach a person; a Slack channel means nothing to other receivers. */
+export function validateAlerting(settings: Pick<Settings, "environment" | "observability">): ConfigIssue[] {
+  const alerting = settings.observability.alerting;
+  if (!alerting && HIGHLY_AVAILABLE_ENVIRONMENTS.includes(settings.environment))
+    return [
+      {
+        path: ["observability", "alerting"],
+        message: `is required in '${settings.environment}': name the on-call receiver (pagerduty, slack or webhook) and the secret config key of its routing key or URL`,
+      },
+    ];
+  if (alerting?.slackChannel !== undefined && alerting.receiver !== "slack")
+    return [
+      {
+        path: ["observability", "alerting", "slackChannel"],
+        message: `is only used with receiver 'slack' (receiver is '${alerting.receiver}')`,
+        value: alerting.slackChannel,
+      },
+    ];
+  return [];
 }
 
 const catalogNote = `(stacks/config/cloud-catalog.ts, as of ${CATALOG_AS_OF})`;
@@ -505,6 +528,7 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateTrafficRules(settings),
     ...validateGpuPlacement(settings),
     ...validateSecretReferences(settings, configKeys),
+    ...validateAlerting(settings),
     ...validateCloudRegions(settings),
     ...validateGpuMachineTypes(settings),
     ...validateNetworkOverlaps(settings),

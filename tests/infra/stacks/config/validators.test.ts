@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { formatIssue } from "../../../../stacks/config/issues";
 import { settingsSchema, type Settings } from "../../../../stacks/config/schema";
 import {
+  validateAlerting,
   validateBounds,
   validateEnvironmentRules,
   validateModelPlacement,
@@ -188,6 +189,55 @@ describe("validateSecretReferences", () => {
       messages(validateSecretReferences(s, allSecrets)).join("\n"),
       /observability\.grafanaAdminPasswordSecret: is required in 'onprem'/,
     );
+  });
+});
+
+describe("validateAlerting", () => {
+  const pagerduty = { receiver: "pagerduty", secret: "alertKey" };
+  const withAlerting = (environment: string, alerting?: unknown) =>
+    settings(
+      withValue(withValue(baseInput(), "environment", environment), "observability", {
+        grafanaAdminPasswordSecret: "grafanaPassword",
+        ...(alerting ? { alerting } : {}),
+      }),
+    );
+
+  test("prod and dr must page someone; other environments may leave alerts in Alertmanager", () => {
+    for (const env of ["prod", "dr"])
+      assert.match(
+        messages(validateAlerting(withAlerting(env))).join(),
+        new RegExp(`observability\\.alerting: is required in '${env}': name the on-call receiver`),
+      );
+    for (const env of ["local", "dev", "staging", "onprem"]) assert.deepEqual(validateAlerting(withAlerting(env)), [], env);
+    assert.deepEqual(validateAlerting(withAlerting("prod", pagerduty)), []);
+  });
+
+  test("a Slack channel is only for the Slack receiver", () => {
+    assert.deepEqual(messages(validateAlerting(withAlerting("staging", { ...pagerduty, slackChannel: "#oncall" }))), [
+      `observability.alerting.slackChannel: is only used with receiver 'slack' (receiver is 'pagerduty'), got "#oncall"`,
+    ]);
+    assert.deepEqual(
+      validateAlerting(withAlerting("staging", { receiver: "slack", secret: "hook", slackChannel: "#oncall" })),
+      [],
+    );
+  });
+
+  test("the receiver's credential is a secret config key that exists", () => {
+    const s = withAlerting("prod", pagerduty);
+    assert.match(
+      messages(validateSecretReferences(s, allSecrets)).join(),
+      /observability\.alerting\.secret: names config key 'alertKey', which is not set/,
+    );
+    assert.match(
+      messages(validateSecretReferences(s, new Map(allSecrets).set("alertKey", false))).join(),
+      /observability\.alerting\.secret: names config key 'alertKey', which must be a secret/,
+    );
+  });
+
+  test("an unknown receiver lists the known ones", () => {
+    const r = settingsSchema.safeParse(withValue(baseInput(), "observability.alerting", { receiver: "email", secret: "k" }));
+    assert.ok(!r.success);
+    assert.match(JSON.stringify(r.error.issues), /pagerduty.*slack.*webhook/);
   });
 });
 

@@ -97,3 +97,23 @@ test("staging with ACME DNS-01 in Azure DNS: cert-manager runs as the identity t
     [],
   );
 });
+
+test("prod and dr page the on-call through PagerDuty, the routing key in a Secret and never in the chart values", async () => {
+  for (const stack of ["prod", "dr"]) {
+    const doc = await plan(stack);
+    const secrets = of(doc, "kubernetes:core/v1:Secret").filter((r) => get(r.inputs, "metadata", "name") === "alert-receiver");
+    assert.ok(secrets.length > 0, stack);
+    for (const s of secrets) assert.equal(get(s.inputs, "stringData"), "[secret]", stack);
+    const kps = doc.resources.filter(
+      (r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name.endsWith("kube-prometheus-stack"),
+    );
+    assert.equal(kps.length, secrets.length, stack);
+    for (const r of kps) {
+      const receivers = get(r.inputs, "values", "alertmanager", "config", "receivers") as unknown[];
+      assert.equal(
+        get(receivers[1], "pagerduty_configs", "0", "routing_key_file"),
+        "/etc/alertmanager/secrets/alert-receiver/credential",
+      );
+    }
+  }
+});
