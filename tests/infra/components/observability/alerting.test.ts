@@ -6,37 +6,11 @@ import {
   alertmanagerConfig,
   type AlertingSettings,
 } from "../../../../components/observability/alerting";
-import {
-  Observability,
-  validateObservability,
-  type ObservabilitySettings,
-} from "../../../../components/observability/observability";
-import { capture, find, get, gpuCluster, isSecret, ofType, reveal } from "../../helpers";
+import { validateObservability } from "../../../../components/observability/observability";
+import { find, get, isSecret, ofType, reveal } from "../../helpers";
+import { observe as observeWith, settings } from "./fixtures";
 
-const settings: ObservabilitySettings = {
-  retention: "15d",
-  storageSize: "50Gi",
-  prometheusResources: { cpu: "1", memory: "4Gi" },
-  slo: { ttftP95Seconds: 2, errorRatio: 0.01 },
-  runbookBaseUrl: "https://git.example.com/llm/docs/runbooks",
-};
-
-async function observe(alerting?: AlertingSettings, alertCredential?: string) {
-  return (
-    await capture(() => {
-      new Observability("o", {
-        cluster: gpuCluster(),
-        namespace: "monitoring",
-        domain: "llm.example.com",
-        settings: { ...settings, alerting },
-        grafanaAdminPassword: "grafana-from-config",
-        alertCredential,
-        highAvailability: true,
-        runtime: { namespace: "llm-serving", serviceLabels: { "app.kubernetes.io/name": "llm-runtime" }, port: "http" },
-      });
-    })
-  ).resources;
-}
+const observe = (alerting?: AlertingSettings, alertCredential?: string) => observeWith({ alerting, alertCredential });
 
 const alertmanagerValues = (resources: Awaited<ReturnType<typeof observe>>) =>
   get(find(resources, "kubernetes:helm.sh/v3:Release", "o-kube-prometheus-stack").inputs, "values", "alertmanager");

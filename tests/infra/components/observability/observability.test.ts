@@ -11,37 +11,11 @@ import {
 } from "../../../../components/observability/alerts";
 import { CHARTS } from "../../../../components/charts";
 import { loadDashboards } from "../../../../components/observability/dashboards";
-import { Observability, retentionSize, type ObservabilitySettings } from "../../../../components/observability/observability";
-import { capture, find, get, gpuCluster, isSecret, REPO_ROOT } from "../../helpers";
+import { retentionSize } from "../../../../components/observability/observability";
+import { find, get, isSecret, REPO_ROOT } from "../../helpers";
+import { observe as observeWith, settings } from "./fixtures";
 
-const settings: ObservabilitySettings = {
-  retention: "30d",
-  storageSize: "200Gi",
-  prometheusResources: { cpu: "2", memory: "8Gi" },
-  slo: { ttftP95Seconds: 1.5, errorRatio: 0.005 },
-  runbookBaseUrl: "https://git.example.com/llm/docs/runbooks/",
-};
-
-async function observe(ha = true) {
-  return (
-    await capture(() => {
-      new Observability("o", {
-        cluster: gpuCluster(),
-        namespace: "monitoring",
-        domain: "llm.example.com",
-        settings,
-        grafanaAdminPassword: "s3cret-from-config",
-        highAvailability: ha,
-        runtime: { namespace: "llm-serving", serviceLabels: { "app.kubernetes.io/name": "llm-runtime" }, port: "http" },
-      }).publishGrafana(
-        "o-grafana-route",
-        { gatewayName: "llm", gatewayNamespace: "envoy-gateway-system", sectionName: "https" },
-        [],
-      );
-    })
-  ).resources;
-}
-
+const observe = (ha = true) => observeWith({ ha });
 const release = async (ha = true) => find(await observe(ha), "kubernetes:helm.sh/v3:Release", "o-kube-prometheus-stack");
 
 test("installs the pinned kube-prometheus-stack with retention, resources and persistent storage from settings", async () => {
