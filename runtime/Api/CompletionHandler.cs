@@ -108,6 +108,12 @@ public sealed class CompletionHandler(
             // Only writes to the client can throw here (the reader waits without a token): the client went away.
             await clientGone.CancelAsync();
         }
+        catch
+        {
+            // Any other failure ends this request too: its generation must not keep the accelerator busy.
+            await clientGone.CancelAsync();
+            throw;
+        }
 
         var result = await generation.Completion;
         log.CompletionTokens = result.CompletionTokens;
