@@ -34,6 +34,9 @@ export function createVault(name: string, spec: VaultSpec, opts: pulumi.CustomRe
         softDeleteRetentionInDays: 90,
         // Without purge protection a deleted key could be purged and every disk and secret it wraps lost.
         enablePurgeProtection: true,
+        // Reachable over the network, guarded by Entra ID and RBAC alone: AKS KMS in public mode needs that, and
+        // the deployer creates the keys from outside the VNet. A private vault needs KMS's private mode with API
+        // server VNet integration, a private endpoint and a deployer inside the network (not built).
         publicNetworkAccess: "Enabled",
         networkAcls: { bypass: "AzureServices", defaultAction: "Allow" },
       },
