@@ -21,7 +21,7 @@ type FetchedSource = Exclude<ModelSource, { kind: "demo" } | { kind: "pvc" }>;
  */
 export function storeEndpoint(source: ModelSource): { port: number; cidrs: string[] } | undefined {
   if (source.kind === "demo" || source.kind === "pvc") return undefined;
-  const port = source.kind === "https" && new URL(source.uri).port !== "" ? Number(new URL(source.uri).port) : 443;
+  const port = source.kind === "https" ? Number(new URL(source.uri).port || 443) : 443;
   return { port, cidrs: source.egressCidrs ?? ["0.0.0.0/0"] };
 }
 

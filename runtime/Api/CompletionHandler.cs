@@ -103,16 +103,13 @@ public sealed class CompletionHandler(
                 if (sse is not null) await sse.FlushAsync();
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        catch (Exception ex)
         {
-            // Only writes to the client can throw here (the reader waits without a token): the client went away.
+            // Whatever ends this request ends its generation, which must not keep the accelerator busy. A write
+            // failure (the reader waits without a token, so only writes throw these) means the client went away:
+            // the generation finishes as cancelled below. Anything else is a fault for the error middleware.
             await clientGone.CancelAsync();
-        }
-        catch
-        {
-            // Any other failure ends this request too: its generation must not keep the accelerator busy.
-            await clientGone.CancelAsync();
-            throw;
+            if (ex is not (OperationCanceledException or IOException)) throw;
         }
 
         var result = await generation.Completion;

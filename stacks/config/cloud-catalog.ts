@@ -99,42 +99,27 @@ export const AZURE_REGION_PAIRS: Readonly<Record<string, string | null>> = {
 };
 export const AZURE_REGIONS: readonly string[] = Object.keys(AZURE_REGION_PAIRS);
 
+/** The g5, g6 and g6e families: one GPU up to 16xlarge, four at 12xlarge and 24xlarge, eight at 48xlarge. */
+const SINGLE_QUAD_OCTA = {
+  xlarge: 1,
+  "2xlarge": 1,
+  "4xlarge": 1,
+  "8xlarge": 1,
+  "16xlarge": 1,
+  "12xlarge": 4,
+  "24xlarge": 4,
+  "48xlarge": 8,
+};
+
 /**
  * EC2 instance types with NVIDIA GPUs that the EKS AL2023 NVIDIA AMI (x86_64) supports, with GPUs per
  * instance. Source: https://aws.amazon.com/ec2/instance-types/#Accelerated_Computing
  */
 export const EC2_GPU_INSTANCE_TYPES: Readonly<Record<string, number>> = {
   ...sizes("g4dn", { xlarge: 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1, "12xlarge": 4, metal: 8 }),
-  ...sizes("g5", {
-    xlarge: 1,
-    "2xlarge": 1,
-    "4xlarge": 1,
-    "8xlarge": 1,
-    "16xlarge": 1,
-    "12xlarge": 4,
-    "24xlarge": 4,
-    "48xlarge": 8,
-  }),
-  ...sizes("g6", {
-    xlarge: 1,
-    "2xlarge": 1,
-    "4xlarge": 1,
-    "8xlarge": 1,
-    "16xlarge": 1,
-    "12xlarge": 4,
-    "24xlarge": 4,
-    "48xlarge": 8,
-  }),
-  ...sizes("g6e", {
-    xlarge: 1,
-    "2xlarge": 1,
-    "4xlarge": 1,
-    "8xlarge": 1,
-    "16xlarge": 1,
-    "12xlarge": 4,
-    "24xlarge": 4,
-    "48xlarge": 8,
-  }),
+  ...sizes("g5", SINGLE_QUAD_OCTA),
+  ...sizes("g6", SINGLE_QUAD_OCTA),
+  ...sizes("g6e", SINGLE_QUAD_OCTA),
   ...sizes("gr6", { "4xlarge": 1, "8xlarge": 1 }),
   "p4d.24xlarge": 8,
   "p4de.24xlarge": 8,
