@@ -123,7 +123,7 @@ const poolBounds = {
   max: z.number().int().min(1).max(1000),
 };
 
-const kubernetesVersion = z.string().regex(/^1\.[0-9]{2}$/, { error: "must be a Kubernetes minor version such as 1.33" });
+const kubernetesVersion = z.string().regex(/^1\.[0-9]{2}$/, { error: "must be a Kubernetes minor version such as 1.35" });
 const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, { error: "must be an AWS region such as us-east-1" });
 const azureLocation = z.string().regex(/^[a-z]+[a-z0-9]*$/, { error: "must be an Azure region name such as westeurope" });
 const logRetentionDays = z.number().int().min(30).max(3653);

@@ -7,7 +7,7 @@ import { capture, find, get, isSecret, ofType } from "../../../helpers";
 
 const base: EksClusterArgs = {
   region: "us-east-1",
-  version: "1.33",
+  version: "1.35",
   vpcCidr: "10.20.0.0/16",
   availabilityZones: 3,
   natGateways: "perZone",

@@ -7,7 +7,7 @@ import { capture, find, get, isSecret, ofType } from "../../../helpers";
 
 const base: AksClusterArgs = {
   location: "westeurope",
-  version: "1.33",
+  version: "1.35",
   vnetCidr: "10.30.0.0/16",
   podCidr: "10.244.0.0/16",
   serviceCidr: "172.16.0.0/16",
