@@ -14,7 +14,7 @@ import { createControlPlane, kubeconfig, logGroupName } from "./cluster";
 import { certManagerDnsPolicy, modelReaderPolicy, podIdentity } from "./identity";
 import { createKey } from "./kms";
 import { createNetwork } from "./network";
-import { createNodeGroups, GPU_TAINT, type GpuPoolSpec } from "./node-groups";
+import { createNodeGroups, GPU_TAINT, gpuModel, type GpuPoolSpec } from "./node-groups";
 
 /** Where the EKS Pod Identity agent serves credentials on every node (hostNetwork, plain HTTP). */
 export const POD_IDENTITY_AGENT = { cidr: "169.254.170.23/32", port: 80 } as const;
@@ -49,6 +49,12 @@ export function checkEksArgs(name: string, args: EksClusterArgs): void {
   for (const p of [args.systemPool, ...args.gpuPools])
     if (p.max < p.min) problems.push(`pool max (${p.max}) must be >= min (${p.min})`);
   if (args.gpuPools.length === 0) problems.push("gpuPools must name at least one pool");
+  for (const p of args.gpuPools)
+    try {
+      gpuModel(p);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
   if (problems.length > 0) throw new Error(`EksCluster '${name}': ${problems.join("; ")}`);
 }
 

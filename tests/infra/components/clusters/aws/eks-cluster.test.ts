@@ -188,3 +188,34 @@ test("rejects a DR peer in the same region, naming the input", () => {
     /EksCluster 'c1': dr.region must differ from region \(us-east-1\)/,
   );
 });
+
+test("GPU groups carry the autoscaler's accelerator label, and the ASG carries the node-template tags for scale from zero", async () => {
+  const { resources } = await build({
+    gpuPools: [
+      { name: "l40s", instanceTypes: ["g6e.2xlarge"], min: 0, max: 4, capacityType: "ON_DEMAND", diskSizeGb: 200 },
+      { name: "l4", instanceTypes: ["g6.2xlarge", "g6.4xlarge"], min: 0, max: 2, capacityType: "SPOT", diskSizeGb: 200 },
+    ],
+  });
+  assert.equal(get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l40s").inputs, "labels", "k8s.amazonaws.com/accelerator"), "nvidia-l40s");
+  assert.equal(get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l4").inputs, "labels", "k8s.amazonaws.com/accelerator"), "nvidia-l4");
+  const tags = Object.fromEntries(
+    ofType(resources, "aws:autoscaling/tag:Tag")
+      .filter((r) => r.name.startsWith("c1-gpu-l40s-"))
+      .map((r) => [String(get(r.inputs, "tag", "key")), String(get(r.inputs, "tag", "value"))]),
+  );
+  assert.equal(tags["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"], "nvidia-l40s");
+  assert.equal(tags["k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present"], "true");
+  assert.equal(tags["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"], ":NoSchedule");
+  assert.equal(ofType(resources, "aws:autoscaling/tag:Tag").filter((r) => r.name.startsWith("c1-system")).length, 0);
+});
+
+test("rejects a GPU pool mixing GPU models, naming the pool", () => {
+  assert.throws(
+    () =>
+      checkEksArgs("c1", {
+        ...base,
+        gpuPools: [{ name: "mixed", instanceTypes: ["g6.xlarge", "g5.xlarge"], min: 0, max: 1, capacityType: "SPOT", diskSizeGb: 100 }],
+      }),
+    /gpuPools 'mixed'.instanceTypes must share one known GPU model .*nvidia-l4, nvidia-a10g/,
+  );
+});
