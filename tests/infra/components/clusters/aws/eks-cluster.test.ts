@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { checkEksArgs, EksCluster, type EksClusterArgs } from "../../../../../components/clusters/aws";
 import type { ClusterRecord } from "../../../../../components/clusters/record";
 import { iamNoWildcardAdmin } from "../../../../../stacks/policy/rules-cloud";
@@ -218,4 +220,28 @@ test("rejects a GPU pool mixing GPU models, naming the pool", () => {
       }),
     /gpuPools 'mixed'.instanceTypes must share one known GPU model .*nvidia-l4, nvidia-a10g/,
   );
+});
+
+test("the key policy's Auto Scaling service-linked role is created first (KMS rejects policies naming missing principals) and kept on destroy", async () => {
+  const keyDependsOn: unknown[] = [];
+  let slrRetained: boolean | undefined;
+  const { resources } = await capture(() => {
+    pulumi.runtime.registerStackTransformation((a) => {
+      if (a.type === "aws:kms/key:Key" && a.name === "c1-cluster") keyDependsOn.push(...[a.opts.dependsOn ?? []].flat());
+      if (a.type === "aws:iam/serviceLinkedRole:ServiceLinkedRole") slrRetained = a.opts.retainOnDelete;
+      return undefined;
+    });
+    new EksCluster("c1", base);
+  });
+  const slr = find(resources, "aws:iam/serviceLinkedRole:ServiceLinkedRole", "c1-autoscaling");
+  assert.equal(get(slr.inputs, "awsServiceName"), "autoscaling.amazonaws.com");
+  assert.ok(keyDependsOn.some((d) => aws.iam.ServiceLinkedRole.isInstance(d)), "aws:kms/key:Key c1-cluster must dependOn the service-linked role");
+  assert.equal(slrRetained, true);
+  const principals = policyOf(find(resources, "aws:kms/key:Key", "c1-cluster")).Statement.map((s) => JSON.stringify(s.Principal));
+  assert.ok(principals.some((p) => p.includes("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")));
+});
+
+test("an account that already has the service-linked role creates none", async () => {
+  const { resources } = await build({ autoScalingServiceLinkedRole: "existing" });
+  assert.equal(ofType(resources, "aws:iam/serviceLinkedRole:ServiceLinkedRole").length, 0);
 });
