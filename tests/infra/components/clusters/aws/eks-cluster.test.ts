@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkEksArgs, EksCluster, type EksClusterArgs } from "../../../../../components/clusters/aws";
 import type { ClusterRecord } from "../../../../../components/clusters/record";
+import { iamRoleName } from "../../../../../components/clusters/names";
 import { iamNoWildcardAdmin } from "../../../../../stacks/policy/rules-cloud";
 import { capture, find, get, isSecret, ofType } from "../../../helpers";
 
@@ -244,4 +245,18 @@ test("the key policy's Auto Scaling service-linked role is created first (KMS re
 test("an account that already has the service-linked role creates none", async () => {
   const { resources } = await build({ autoScalingServiceLinkedRole: "existing" });
   assert.equal(ofType(resources, "aws:iam/serviceLinkedRole:ServiceLinkedRole").length, 0);
+});
+
+test("a cluster name of 63 characters (the longest the config allows) still gives IAM role names within 64", async () => {
+  const long = `c${"x".repeat(61)}1`;
+  const { resources } = await capture(() => new EksCluster(long, base));
+  const roles = ofType(resources, "aws:iam/role:Role");
+  assert.ok(roles.length >= 7);
+  for (const r of roles) {
+    const prefix = get(r.inputs, "namePrefix") as string | undefined;
+    assert.deepEqual(prefix ? iamRoleName(prefix, "namePrefix") : iamRoleName(r.name, "autoname"), [], `aws:iam/role:Role ${r.name}`);
+  }
+  // Shortened in the middle: the prefix still says which cluster and what for.
+  const prefix = String(get(find(resources, "aws:iam/role:Role", `${long}-cluster-autoscaler`).inputs, "namePrefix"));
+  assert.ok(prefix.startsWith("cxx") && prefix.endsWith("cluster-autoscaler") && prefix.length <= 38, prefix);
 });
