@@ -134,3 +134,53 @@ export function fitName(name: string, max: number): string {
   const head = max - 1 - tail;
   return `${name.slice(0, head).replace(/-+$/, "")}-${name.slice(-tail).replace(/^-+/, "")}`;
 }
+
+type Validator = (name: string, source: NameSource) => string[];
+
+/**
+ * The resources whose cloud names the components build, where each name lives in the inputs (`field`, or
+ * `prefixField` for an AWS name prefix; neither set means Pulumi auto-names from the logical name).
+ */
+export const NAMED_RESOURCES: Readonly<Record<string, { field: string; prefixField?: string; validate: Validator }>> = {
+  "aws:iam/role:Role": { field: "name", prefixField: "namePrefix", validate: iamRoleName },
+  "aws:iam/rolePolicy:RolePolicy": { field: "name", prefixField: "namePrefix", validate: iamPolicyName },
+  "aws:iam/policy:Policy": { field: "name", prefixField: "namePrefix", validate: iamPolicyName },
+  "aws:s3/bucket:Bucket": { field: "bucket", prefixField: "bucketPrefix", validate: s3BucketName },
+  "aws:eks/cluster:Cluster": { field: "name", validate: eksClusterName },
+  "azure-native:resources:ResourceGroup": { field: "resourceGroupName", validate: resourceGroupName },
+  "azure-native:keyvault:Vault": { field: "vaultName", validate: keyVaultName },
+  "azure-native:storage:StorageAccount": { field: "accountName", validate: storageAccountName },
+  "azure-native:containerregistry:Registry": { field: "registryName", validate: containerRegistryName },
+  "azure-native:containerservice:AgentPool": { field: "agentPoolName", validate: aksNodePoolName },
+};
+
+export interface NameProblem {
+  /** `type::name` of the resource. */
+  resource: string;
+  /** The name (or prefix) as the plan has it. */
+  name: string;
+  problems: string[];
+}
+
+/** Runs the validators over planned resources (type, logical name, inputs), including AKS's inline system pool. */
+export function checkResourceNames(resources: readonly { type: string; name: string; inputs: unknown }[]): NameProblem[] {
+  const out: NameProblem[] = [];
+  for (const r of resources) {
+    const inputs = (r.inputs ?? {}) as Record<string, unknown>;
+    const push = (name: string, problems: string[]) => {
+      if (problems.length > 0) out.push({ resource: `${r.type}::${r.name}`, name, problems });
+    };
+    const rule = NAMED_RESOURCES[r.type];
+    if (rule) {
+      const explicit = inputs[rule.field];
+      const prefix = rule.prefixField ? inputs[rule.prefixField] : undefined;
+      if (typeof explicit === "string") push(explicit, rule.validate(explicit, "explicit"));
+      else if (typeof prefix === "string") push(prefix, rule.validate(prefix, "namePrefix"));
+      else if (explicit === undefined) push(r.name, rule.validate(r.name, "autoname"));
+    }
+    if (r.type === "azure-native:containerservice:ManagedCluster")
+      for (const p of (inputs.agentPoolProfiles ?? []) as { name?: unknown }[])
+        if (typeof p.name === "string") push(p.name, aksNodePoolName(p.name, "explicit"));
+  }
+  return out;
+}
