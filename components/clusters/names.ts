@@ -50,10 +50,7 @@ export function iamRoleName(name: string, source: NameSource = "explicit"): stri
 
 /** Managed and inline policies: 128 characters. */
 export function iamPolicyName(name: string, source: NameSource = "explicit"): string[] {
-  return [
-    ...length("IAM policy name", name, 1, 128, source),
-    ...charset("IAM policy name", name, IAM_CHARS, IAM_CHARS_RULE),
-  ];
+  return [...length("IAM policy name", name, 1, 128, source), ...charset("IAM policy name", name, IAM_CHARS, IAM_CHARS_RULE)];
 }
 
 const IPV4_LIKE = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -86,9 +83,7 @@ export function eksClusterName(name: string, source: NameSource = "explicit"): s
 export function keyVaultName(name: string, source: NameSource = "explicit"): string[] {
   const what = "Key Vault name";
   const out = [...length(what, name, 3, 24, source)];
-  out.push(
-    ...charset(what, name, /^[A-Za-z][A-Za-z0-9-]*$/, "alphanumerics and '-', starting with a letter"),
-  );
+  out.push(...charset(what, name, /^[A-Za-z][A-Za-z0-9-]*$/, "alphanumerics and '-', starting with a letter"));
   if (source === "explicit" && !/[A-Za-z0-9]$/.test(name)) out.push(`${what} '${name}' must end with a letter or digit`);
   if (name.includes("--")) out.push(`${what} '${name}' must not contain consecutive hyphens`);
   return out;

@@ -338,7 +338,8 @@ export const IAM_DEVIATIONS: readonly {
       "shield:DeleteProtection",
       "elasticloadbalancing:SetWebAcl",
     ],
-    reason: "WAF and Shield attach to ALBs created from Ingresses; this cluster creates only NLBs (the chart turns the features off)",
+    reason:
+      "WAF and Shield attach to ALBs created from Ingresses; this cluster creates only NLBs (the chart turns the features off)",
   },
   {
     policy: "clusterAutoscaler",

@@ -65,7 +65,14 @@ test("the guard names the resource, the name and the config key that makes it to
   ]);
   assert.deepEqual(
     problems.map((p) => p.resource),
-    [`aws:iam/role:Role::${cluster}-cluster-autoscaler`, "aws:s3/bucket:Bucket::m", "azure-native:containerservice:ManagedCluster::c"],
+    [
+      `aws:iam/role:Role::${cluster}-cluster-autoscaler`,
+      "aws:s3/bucket:Bucket::m",
+      "azure-native:containerservice:ManagedCluster::c",
+    ],
   );
-  assert.match(describe(problems[0], config), /aws:iam\/role:Role::prod-x+-cluster-autoscaler: IAM role name .* > 64 \(config key: clusters\[0\]\.name\)/);
+  assert.match(
+    describe(problems[0], config),
+    /aws:iam\/role:Role::prod-x+-cluster-autoscaler: IAM role name .* > 64 \(config key: clusters\[0\]\.name\)/,
+  );
 });

@@ -69,7 +69,11 @@ export function diffPolicies(ours: PolicyJson, upstream: PolicyJson): PolicyDiff
   for (const a of upActions) {
     const covering = mine.filter((g) => actionMatches(g.action, a));
     if (covering.length === 0) {
-      out.push({ kind: "missing", action: a, detail: `upstream grants it on ${scopes(up.filter((g) => g.action === a)).join("; ")}` });
+      out.push({
+        kind: "missing",
+        action: a,
+        detail: `upstream grants it on ${scopes(up.filter((g) => g.action === a)).join("; ")}`,
+      });
       continue;
     }
     const ourScope = scopes(covering);
@@ -79,6 +83,10 @@ export function diffPolicies(ours: PolicyJson, upstream: PolicyJson): PolicyDiff
   }
   for (const a of new Set(mine.map((g) => g.action)))
     if (!upActions.some((u) => actionMatches(a, u)))
-      out.push({ kind: "extra", action: a, detail: `ours grants it on ${scopes(mine.filter((g) => g.action === a)).join("; ")}` });
+      out.push({
+        kind: "extra",
+        action: a,
+        detail: `ours grants it on ${scopes(mine.filter((g) => g.action === a)).join("; ")}`,
+      });
   return out;
 }

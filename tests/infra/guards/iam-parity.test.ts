@@ -74,13 +74,17 @@ test("the references are those of the pinned versions (bumping a pin without ref
     CHARTS.loadBalancerController.version,
     "CHARTS.loadBalancerController.version: refresh fixtures/iam/aws-load-balancer-controller.json (docs/install/iam_policy.json at the chart's appVersion tag)",
   );
-  const tag = String(get(find(resources, "kubernetes:helm.sh/v3:Release", "c1-cluster-autoscaler").inputs, "values", "image", "tag"));
+  const tag = String(
+    get(find(resources, "kubernetes:helm.sh/v3:Release", "c1-cluster-autoscaler").inputs, "values", "image", "tag"),
+  );
   assert.equal(
     REFERENCES.clusterAutoscaler.fixture.version,
     `cluster-autoscaler-${tag.replace(/^v/, "")}`,
     "cluster-autoscaler image tag: refresh fixtures/iam/cluster-autoscaler.json from the README at that tag",
   );
-  const ebs = resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.name.startsWith("c1-ebs-csi-"));
+  const ebs = resources.filter(
+    (r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.name.startsWith("c1-ebs-csi-"),
+  );
   assert.deepEqual(
     ebs.map((r) => String(get(r.inputs, "policyArn"))),
     [`arn:aws:iam::aws:policy/${REFERENCES.ebsCsiKms.fixture.managedPolicy}`],
@@ -121,8 +125,13 @@ test("the load balancer controller may tag the listeners and rules it creates (v
 });
 
 test("diffPolicies: wildcards cover, narrower resources and other conditions are scope differences", () => {
-  const up: PolicyJson = { Statement: [{ Effect: "Allow", Action: ["kms:GenerateDataKeyWithoutPlaintext", "s3:GetObject"], Resource: "*" }] };
-  assert.deepEqual(diffPolicies({ Statement: [{ Effect: "Allow", Action: ["kms:GenerateDataKey*", "s3:GetObject"], Resource: "*" }] }, up), []);
+  const up: PolicyJson = {
+    Statement: [{ Effect: "Allow", Action: ["kms:GenerateDataKeyWithoutPlaintext", "s3:GetObject"], Resource: "*" }],
+  };
+  assert.deepEqual(
+    diffPolicies({ Statement: [{ Effect: "Allow", Action: ["kms:GenerateDataKey*", "s3:GetObject"], Resource: "*" }] }, up),
+    [],
+  );
   const d = diffPolicies(
     {
       Statement: [

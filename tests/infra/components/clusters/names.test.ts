@@ -35,7 +35,19 @@ test("IAM policy names: 128 characters", () => {
 
 test("S3 bucket names: length, charset, dots, IP form, reserved prefixes and suffixes", () => {
   assert.deepEqual(s3BucketName("llm-platform-dev-models"), []);
-  for (const bad of ["ab", "a".repeat(64), "Upper", "-start", "end-", "a..b", "192.168.5.4", "xn--abc", "sthree-x", "x-s3alias", "x--ol-s3"])
+  for (const bad of [
+    "ab",
+    "a".repeat(64),
+    "Upper",
+    "-start",
+    "end-",
+    "a..b",
+    "192.168.5.4",
+    "xn--abc",
+    "sthree-x",
+    "x-s3alias",
+    "x--ol-s3",
+  ])
     assert.notDeepEqual(s3BucketName(bad), [], bad);
   assert.notDeepEqual(s3BucketName("a".repeat(56), "autoname"), []);
 });
@@ -61,10 +73,14 @@ test("Azure names: Key Vault, storage account, registry, resource group, node po
 
 test("property: a name is accepted exactly when it and the suffix fit (role names over [a-z0-9-])", () => {
   fc.assert(
-    fc.property(fc.stringMatching(/^[a-z0-9-]{1,80}$/), fc.constantFrom("explicit", "autoname", "namePrefix" as const), (name, source) => {
-      const extra = source === "autoname" ? 8 : source === "namePrefix" ? 26 : 0;
-      assert.equal(iamRoleName(name, source).length === 0, name.length + extra <= 64);
-    }),
+    fc.property(
+      fc.stringMatching(/^[a-z0-9-]{1,80}$/),
+      fc.constantFrom("explicit", "autoname", "namePrefix" as const),
+      (name, source) => {
+        const extra = source === "autoname" ? 8 : source === "namePrefix" ? 26 : 0;
+        assert.equal(iamRoleName(name, source).length === 0, name.length + extra <= 64);
+      },
+    ),
   );
 });
 
@@ -96,7 +112,16 @@ test("property: fitName keeps names that fit and shortens the others to the limi
 });
 
 test("property: every allowed cluster name gives role names IAM accepts (defect 11)", () => {
-  const purposes = ["cluster-autoscaler", "lb-controller", "cert-manager", "control-plane", "ebs-csi", "vpc-cni", "serving", "nodes"];
+  const purposes = [
+    "cluster-autoscaler",
+    "lb-controller",
+    "cert-manager",
+    "control-plane",
+    "ebs-csi",
+    "vpc-cni",
+    "serving",
+    "nodes",
+  ];
   fc.assert(
     fc.property(label, fc.constantFrom(...purposes), (cluster, purpose) => {
       const logical = `${cluster}-${purpose}`;

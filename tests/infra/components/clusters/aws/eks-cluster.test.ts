@@ -199,8 +199,14 @@ test("GPU groups carry the autoscaler's accelerator label, and the ASG carries t
       { name: "l4", instanceTypes: ["g6.2xlarge", "g6.4xlarge"], min: 0, max: 2, capacityType: "SPOT", diskSizeGb: 200 },
     ],
   });
-  assert.equal(get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l40s").inputs, "labels", "k8s.amazonaws.com/accelerator"), "nvidia-l40s");
-  assert.equal(get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l4").inputs, "labels", "k8s.amazonaws.com/accelerator"), "nvidia-l4");
+  assert.equal(
+    get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l40s").inputs, "labels", "k8s.amazonaws.com/accelerator"),
+    "nvidia-l40s",
+  );
+  assert.equal(
+    get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l4").inputs, "labels", "k8s.amazonaws.com/accelerator"),
+    "nvidia-l4",
+  );
   const tags = Object.fromEntries(
     ofType(resources, "aws:autoscaling/tag:Tag")
       .filter((r) => r.name.startsWith("c1-gpu-l40s-"))
@@ -217,7 +223,9 @@ test("rejects a GPU pool mixing GPU models, naming the pool", () => {
     () =>
       checkEksArgs("c1", {
         ...base,
-        gpuPools: [{ name: "mixed", instanceTypes: ["g6.xlarge", "g5.xlarge"], min: 0, max: 1, capacityType: "SPOT", diskSizeGb: 100 }],
+        gpuPools: [
+          { name: "mixed", instanceTypes: ["g6.xlarge", "g5.xlarge"], min: 0, max: 1, capacityType: "SPOT", diskSizeGb: 100 },
+        ],
       }),
     /gpuPools 'mixed'.instanceTypes must share one known GPU model .*nvidia-l4, nvidia-a10g/,
   );
@@ -236,7 +244,10 @@ test("the key policy's Auto Scaling service-linked role is created first (KMS re
   });
   const slr = find(resources, "aws:iam/serviceLinkedRole:ServiceLinkedRole", "c1-autoscaling");
   assert.equal(get(slr.inputs, "awsServiceName"), "autoscaling.amazonaws.com");
-  assert.ok(keyDependsOn.some((d) => aws.iam.ServiceLinkedRole.isInstance(d)), "aws:kms/key:Key c1-cluster must dependOn the service-linked role");
+  assert.ok(
+    keyDependsOn.some((d) => aws.iam.ServiceLinkedRole.isInstance(d)),
+    "aws:kms/key:Key c1-cluster must dependOn the service-linked role",
+  );
   assert.equal(slrRetained, true);
   const principals = policyOf(find(resources, "aws:kms/key:Key", "c1-cluster")).Statement.map((s) => JSON.stringify(s.Principal));
   assert.ok(principals.some((p) => p.includes("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")));
@@ -254,7 +265,11 @@ test("a cluster name of 63 characters (the longest the config allows) still give
   assert.ok(roles.length >= 7);
   for (const r of roles) {
     const prefix = get(r.inputs, "namePrefix") as string | undefined;
-    assert.deepEqual(prefix ? iamRoleName(prefix, "namePrefix") : iamRoleName(r.name, "autoname"), [], `aws:iam/role:Role ${r.name}`);
+    assert.deepEqual(
+      prefix ? iamRoleName(prefix, "namePrefix") : iamRoleName(r.name, "autoname"),
+      [],
+      `aws:iam/role:Role ${r.name}`,
+    );
   }
   // Shortened in the middle: the prefix still says which cluster and what for.
   const prefix = String(get(find(resources, "aws:iam/role:Role", `${long}-cluster-autoscaler`).inputs, "namePrefix"));
