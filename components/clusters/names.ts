@@ -14,9 +14,15 @@
  *   starting with a letter)
  */
 
-/** Pulumi's default auto-name: the logical name, `-`, and 7 random hex characters. */
+/**
+ * Pulumi's default auto-name: the logical name, `-`, and 7 random hex characters (`NewUniqueHex(name+"-", 7, ...)`
+ * in Pulumi's providers; the pattern `${name}-${hex(7)}` of pulumi:autonaming).
+ */
 export const AUTONAME_SUFFIX_LENGTH = 8;
-/** The AWS provider's `namePrefix`: the prefix and a 26-character unique id (timestamp and counter). */
+/**
+ * The AWS provider's `namePrefix`: the prefix and a 26-character unique id (terraform-provider-aws
+ * internal/service/iam/role.go: roleNamePrefixMaxLen = 64 - id.UniqueIDSuffixLength).
+ */
 export const NAME_PREFIX_SUFFIX_LENGTH = 26;
 
 /** How the final name comes about: given as is, or generated from a logical name or a prefix. */
