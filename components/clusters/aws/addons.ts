@@ -173,6 +173,10 @@ export function createControllers(
         region,
         vpcId: spec.vpcId,
         replicaCount: 2,
+        // ALB-only features; their permissions are left out of the controller's policy (IAM_DEVIATIONS).
+        enableShield: false,
+        enableWaf: false,
+        enableWafv2: false,
         serviceAccount: { create: true, name: "aws-load-balancer-controller" },
         nodeSelector: systemNodes,
         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },

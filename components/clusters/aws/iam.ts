@@ -1,6 +1,20 @@
 /** IAM policy documents as typed values, and the role shapes the EKS cluster uses (service, Pod Identity). */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AUTONAME_SUFFIX_LENGTH, fitName, NAME_PREFIX_SUFFIX_LENGTH } from "../names";
+
+/** IAM's limit on role names. */
+const ROLE_NAME_MAX = 64;
+
+/**
+ * How a role named after `name` gets its IAM name: Pulumi's auto-name while that fits in 64 characters
+ * (the names of existing stacks stay as they are), else a `namePrefix` shortened to leave room for the
+ * provider's 26-character unique suffix. Both stay unique, so a replacement can still create before delete.
+ */
+export function roleNaming(name: string): { namePrefix?: string } {
+  if (name.length + AUTONAME_SUFFIX_LENGTH <= ROLE_NAME_MAX) return {};
+  return { namePrefix: fitName(name, ROLE_NAME_MAX - NAME_PREFIX_SUFFIX_LENGTH) };
+}
 
 export interface Statement {
   Sid?: string;
@@ -49,7 +63,7 @@ export function createRole(
   spec: RoleSpec,
   opts: pulumi.CustomResourceOptions,
 ): { role: aws.iam.Role; attachments: pulumi.Resource[] } {
-  const role = new aws.iam.Role(name, { assumeRolePolicy: toJson(spec.trust), tags: spec.tags }, opts);
+  const role = new aws.iam.Role(name, { ...roleNaming(name), assumeRolePolicy: toJson(spec.trust), tags: spec.tags }, opts);
   const attachments: pulumi.Resource[] = [];
   if (spec.inline)
     attachments.push(new aws.iam.RolePolicy(name, { role: role.name, policy: toJson(spec.inline) }, { ...opts, parent: role }));

@@ -71,7 +71,6 @@ export function clusterAutoscalerPolicy(a: {
         "autoscaling:DescribeAutoScalingInstances",
         "autoscaling:DescribeLaunchConfigurations",
         "autoscaling:DescribeScalingActivities",
-        "autoscaling:DescribeTags",
         "ec2:DescribeImages",
         "ec2:DescribeInstanceTypes",
         "ec2:DescribeLaunchTemplateVersions",
@@ -117,16 +116,27 @@ export function ebsCsiKeyPolicy(keyArn: pulumi.Input<string>): PolicyDocument {
 /** Tag the AWS Load Balancer Controller puts on what it creates, and the condition it is scoped by. */
 const LBC_TAG = "elbv2.k8s.aws/cluster";
 const ownsTag = { Null: { [`aws:ResourceTag/${LBC_TAG}`]: "false" } };
+/** Tags may change on the controller's own resources, but never the ownership tag itself. */
+const ownsTagNotChangingIt = { Null: { [`aws:RequestTag/${LBC_TAG}`]: "true", [`aws:ResourceTag/${LBC_TAG}`]: "false" } };
 
 /**
- * The AWS Load Balancer Controller, for Service-type NLBs with IP targets (the Gateway's Service): read the
- * network, create load balancers and target groups tagged as the controller's, and change or delete only
- * those. Narrower than upstream's policy (no WAF, Shield, Cognito: this cluster creates no ALB Ingresses).
+ * The AWS Load Balancer Controller, for Service-type NLBs with IP targets (the Gateway's Service): the
+ * controller's reference policy for the pinned version, statement by statement, less the ALB Ingress
+ * features this cluster does not use (Cognito, ACM/IAM certificates, WAF, Shield). Every difference is in
+ * IAM_DEVIATIONS; tests/infra/guards/iam-parity.test.ts compares with the stored reference.
  */
 export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): PolicyDocument {
   const elb = (res: string) => pulumi.interpolate`arn:${partition}:elasticloadbalancing:*:*:${res}`;
   const sg = pulumi.interpolate`arn:${partition}:ec2:*:*:security-group/*`;
+  const lbAndTargetGroups = [elb("targetgroup/*/*"), elb("loadbalancer/net/*/*"), elb("loadbalancer/app/*/*")];
   return policy(
+    {
+      Sid: "CreateElbServiceLinkedRole",
+      Effect: "Allow",
+      Action: "iam:CreateServiceLinkedRole",
+      Resource: "*",
+      Condition: { StringEquals: { "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com" } },
+    },
     {
       Sid: "ReadNetworkAndLoadBalancers",
       Effect: "Allow",
@@ -136,17 +146,20 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
         "ec2:DescribeAvailabilityZones",
         "ec2:DescribeInternetGateways",
         "ec2:DescribeVpcs",
+        "ec2:DescribeVpcPeeringConnections",
         "ec2:DescribeSubnets",
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeInstances",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeTags",
-        "ec2:DescribeRouteTables",
+        "ec2:GetCoipPoolUsage",
+        "ec2:DescribeCoipPools",
         "ec2:GetSecurityGroupsForVpc",
+        "ec2:DescribeIpamPools",
+        "ec2:DescribeRouteTables",
         "elasticloadbalancing:DescribeLoadBalancers",
         "elasticloadbalancing:DescribeLoadBalancerAttributes",
         "elasticloadbalancing:DescribeListeners",
-        "elasticloadbalancing:DescribeListenerAttributes",
         "elasticloadbalancing:DescribeListenerCertificates",
         "elasticloadbalancing:DescribeSSLPolicies",
         "elasticloadbalancing:DescribeRules",
@@ -154,16 +167,18 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
         "elasticloadbalancing:DescribeTargetGroupAttributes",
         "elasticloadbalancing:DescribeTargetHealth",
         "elasticloadbalancing:DescribeTags",
+        "elasticloadbalancing:DescribeTrustStores",
+        "elasticloadbalancing:DescribeListenerAttributes",
         "elasticloadbalancing:DescribeCapacityReservation",
       ],
       Resource: "*",
     },
+    // Opening the node security group to the NLB: that group is not the controller's, so this is unconditioned.
     {
-      Sid: "CreateElbServiceLinkedRole",
+      Sid: "OpenNodeSecurityGroupToLoadBalancer",
       Effect: "Allow",
-      Action: "iam:CreateServiceLinkedRole",
+      Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
       Resource: "*",
-      Condition: { StringEquals: { "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com" } },
     },
     { Sid: "CreateSecurityGroups", Effect: "Allow", Action: "ec2:CreateSecurityGroup", Resource: "*" },
     {
@@ -176,18 +191,18 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
         Null: { [`aws:RequestTag/${LBC_TAG}`]: "false" },
       },
     },
-    // Opening the node security group to the NLB: that group is not the controller's, so this is unconditioned.
     {
-      Sid: "OpenNodeSecurityGroupToLoadBalancer",
+      Sid: "RetagOwnSecurityGroups",
       Effect: "Allow",
-      Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+      Action: ["ec2:CreateTags", "ec2:DeleteTags"],
       Resource: sg,
+      Condition: ownsTagNotChangingIt,
     },
     {
       Sid: "ManageOwnSecurityGroups",
       Effect: "Allow",
-      Action: ["ec2:CreateTags", "ec2:DeleteTags", "ec2:DeleteSecurityGroup"],
-      Resource: sg,
+      Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"],
+      Resource: "*",
       Condition: ownsTag,
     },
     {
@@ -198,31 +213,39 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
       Condition: { Null: { [`aws:RequestTag/${LBC_TAG}`]: "false" } },
     },
     {
-      Sid: "ManageListeners",
+      Sid: "CreateListenersAndRules",
       Effect: "Allow",
       Action: [
         "elasticloadbalancing:CreateListener",
         "elasticloadbalancing:DeleteListener",
-        "elasticloadbalancing:ModifyListener",
-        "elasticloadbalancing:ModifyListenerAttributes",
-        "elasticloadbalancing:AddListenerCertificates",
-        "elasticloadbalancing:RemoveListenerCertificates",
+        "elasticloadbalancing:CreateRule",
+        "elasticloadbalancing:DeleteRule",
       ],
-      Resource: [elb("listener/net/*/*/*"), elb("loadbalancer/net/*/*")],
+      Resource: "*",
     },
     {
-      Sid: "TagOnCreate",
+      Sid: "RetagOwnLoadBalancers",
       Effect: "Allow",
-      Action: "elasticloadbalancing:AddTags",
-      Resource: [elb("targetgroup/*/*"), elb("loadbalancer/net/*/*")],
-      Condition: { StringEquals: { "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"] } },
+      Action: ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+      Resource: lbAndTargetGroups,
+      Condition: ownsTagNotChangingIt,
+    },
+    // Since v2.13 the controller tags the listeners and rules it creates; without this the NLB gets no listener.
+    {
+      Sid: "TagListenersAndRules",
+      Effect: "Allow",
+      Action: ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+      Resource: [
+        elb("listener/net/*/*/*"),
+        elb("listener/app/*/*/*"),
+        elb("listener-rule/net/*/*/*"),
+        elb("listener-rule/app/*/*/*"),
+      ],
     },
     {
       Sid: "ManageOwnLoadBalancers",
       Effect: "Allow",
       Action: [
-        "elasticloadbalancing:AddTags",
-        "elasticloadbalancing:RemoveTags",
         "elasticloadbalancing:ModifyLoadBalancerAttributes",
         "elasticloadbalancing:SetIpAddressType",
         "elasticloadbalancing:SetSecurityGroups",
@@ -231,14 +254,132 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
         "elasticloadbalancing:ModifyTargetGroup",
         "elasticloadbalancing:ModifyTargetGroupAttributes",
         "elasticloadbalancing:DeleteTargetGroup",
-        "elasticloadbalancing:RegisterTargets",
-        "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:ModifyCapacityReservation",
+        "elasticloadbalancing:ModifyIpPools",
       ],
       Resource: "*",
       Condition: ownsTag,
     },
+    {
+      Sid: "TagOnCreate",
+      Effect: "Allow",
+      Action: "elasticloadbalancing:AddTags",
+      Resource: lbAndTargetGroups,
+      Condition: {
+        StringEquals: { "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"] },
+        Null: { [`aws:RequestTag/${LBC_TAG}`]: "false" },
+      },
+    },
+    {
+      Sid: "RegisterTargets",
+      Effect: "Allow",
+      Action: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+      Resource: elb("targetgroup/*/*"),
+    },
+    {
+      Sid: "ModifyListenersAndRules",
+      Effect: "Allow",
+      Action: [
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:AddListenerCertificates",
+        "elasticloadbalancing:RemoveListenerCertificates",
+        "elasticloadbalancing:ModifyRule",
+        "elasticloadbalancing:SetRulePriorities",
+      ],
+      Resource: "*",
+    },
   );
 }
+
+/** Which upstream reference policy each in-cluster controller's permissions are compared with. */
+export type ControllerPolicy = "loadBalancerController" | "clusterAutoscaler" | "ebsCsiKms" | "certManagerRoute53";
+
+/**
+ * Every known difference between a controller's policy here and its upstream reference (fixtures under
+ * tests/infra/guards/fixtures/iam/), with the reason. `missing`: upstream grants the actions, we do not.
+ * `extra`: we grant actions upstream does not. `scope`: both grant them, on other resources or conditions.
+ * The parity test fails on any difference not listed here and on any entry that no longer differs.
+ */
+export const IAM_DEVIATIONS: readonly {
+  policy: ControllerPolicy;
+  kind: "missing" | "extra" | "scope";
+  actions: readonly string[];
+  reason: string;
+}[] = [
+  {
+    policy: "loadBalancerController",
+    kind: "missing",
+    actions: [
+      "cognito-idp:DescribeUserPoolClient",
+      "acm:ListCertificates",
+      "acm:DescribeCertificate",
+      "iam:ListServerCertificates",
+      "iam:GetServerCertificate",
+    ],
+    reason:
+      "ALB Ingress authentication and TLS certificate discovery; the NLB here forwards TCP and TLS ends at the Gateway (cert-manager)",
+  },
+  {
+    policy: "loadBalancerController",
+    kind: "missing",
+    actions: [
+      "waf-regional:GetWebACL",
+      "waf-regional:GetWebACLForResource",
+      "waf-regional:AssociateWebACL",
+      "waf-regional:DisassociateWebACL",
+      "wafv2:GetWebACL",
+      "wafv2:GetWebACLForResource",
+      "wafv2:AssociateWebACL",
+      "wafv2:DisassociateWebACL",
+      "shield:GetSubscriptionState",
+      "shield:DescribeProtection",
+      "shield:CreateProtection",
+      "shield:DeleteProtection",
+      "elasticloadbalancing:SetWebAcl",
+    ],
+    reason:
+      "WAF and Shield attach to ALBs created from Ingresses; this cluster creates only NLBs (the chart turns the features off)",
+  },
+  {
+    policy: "clusterAutoscaler",
+    kind: "scope",
+    actions: ["eks:DescribeNodegroup"],
+    reason: "narrowed from '*' to this cluster's node groups (nodegroup/<cluster>/*)",
+  },
+  {
+    policy: "clusterAutoscaler",
+    kind: "scope",
+    actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+    reason:
+      "limited to groups tagged k8s.io/cluster-autoscaler/<cluster>=owned (EKS tags its managed node groups so), as the upstream README recommends",
+  },
+  {
+    policy: "ebsCsiKms",
+    kind: "scope",
+    actions: ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"],
+    reason: "narrowed from every key (key/*) to the cluster key, the only key the storage class names",
+  },
+  {
+    policy: "ebsCsiKms",
+    kind: "scope",
+    actions: ["kms:CreateGrant"],
+    reason: "the cluster key only, and only grants for AWS resources (EC2 creates them for the volumes it attaches)",
+  },
+  {
+    policy: "ebsCsiKms",
+    kind: "extra",
+    actions: ["kms:ListGrants", "kms:RevokeGrant", "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"],
+    reason:
+      "the EKS user guide's KMS statement for the driver, a superset of the driver docs' example; the cluster key only, grants only for AWS resources",
+  },
+  {
+    policy: "certManagerRoute53",
+    kind: "scope",
+    actions: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+    reason: "narrowed from every hosted zone to the stack's zone, as the cert-manager docs suggest",
+  },
+];
 
 export interface PodIdentitySpec {
   clusterName: pulumi.Input<string>;

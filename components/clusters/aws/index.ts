@@ -12,9 +12,9 @@ import { createControllers, createNodeAddons, createStorageClass, createWorkload
 import { createArtifacts } from "./artifacts";
 import { createControlPlane, kubeconfig, logGroupName } from "./cluster";
 import { certManagerDnsPolicy, modelReaderPolicy, podIdentity } from "./identity";
-import { createKey } from "./kms";
+import { autoScalingServiceLinkedRole, createKey } from "./kms";
 import { createNetwork } from "./network";
-import { createNodeGroups, GPU_TAINT, type GpuPoolSpec } from "./node-groups";
+import { createNodeGroups, GPU_TAINT, gpuModel, type GpuPoolSpec } from "./node-groups";
 
 /** Where the EKS Pod Identity agent serves credentials on every node (hostNetwork, plain HTTP). */
 export const POD_IDENTITY_AGENT = { cidr: "169.254.170.23/32", port: 80 } as const;
@@ -36,6 +36,12 @@ export interface EksClusterArgs {
   dr?: { region: string; modelBucket: string };
   /** Route 53 zone cert-manager may answer DNS-01 challenges in (looked up by name without an id); unset grants cert-manager nothing. */
   dnsZone?: { name: string; id?: string };
+  /**
+   * EC2 Auto Scaling's service-linked role, which the cluster key's policy names: `create` it (default; a
+   * fresh account has none) or use the `existing` one (an account that has had an Auto Scaling group, or
+   * a second stack in the same account). See autoScalingServiceLinkedRole in kms.ts.
+   */
+  autoScalingServiceLinkedRole?: "create" | "existing";
   /** Tags on every AWS resource, next to the cluster's own. */
   tags?: Record<string, string>;
 }
@@ -49,6 +55,12 @@ export function checkEksArgs(name: string, args: EksClusterArgs): void {
   for (const p of [args.systemPool, ...args.gpuPools])
     if (p.max < p.min) problems.push(`pool max (${p.max}) must be >= min (${p.min})`);
   if (args.gpuPools.length === 0) problems.push("gpuPools must name at least one pool");
+  for (const p of args.gpuPools)
+    try {
+      gpuModel(p);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
   if (problems.length > 0) throw new Error(`EksCluster '${name}': ${problems.join("; ")}`);
 }
 
@@ -77,6 +89,7 @@ export class EksCluster extends pulumi.ComponentResource {
     const partition = aws.getPartitionOutput({}, child).partition;
     const accountId = caller.accountId;
 
+    const slr = autoScalingServiceLinkedRole(name, args.autoScalingServiceLinkedRole ?? "create", child);
     const { key } = createKey(
       `${name}-cluster`,
       {
@@ -89,7 +102,8 @@ export class EksCluster extends pulumi.ComponentResource {
         autoScaling: true,
         tags,
       },
-      child,
+      // KMS checks that every principal in the policy exists when the key is created.
+      { ...child, dependsOn: slr ? [slr] : [] },
     );
     this.key = key;
 

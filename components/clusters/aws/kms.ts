@@ -23,6 +23,29 @@ export interface KeySpec {
   tags?: Record<string, string>;
 }
 
+/**
+ * EC2 Auto Scaling's service-linked role, which the key policy names (KMS rejects a policy naming a
+ * principal that does not exist, and a fresh account has no such role until its first Auto Scaling group).
+ * `create` makes it here and the key waits for it; it is kept on `pulumi destroy` (it is the account's, and
+ * other groups use it). `existing`: the account already has it (any Auto Scaling group ever made one), so
+ * nothing is created; alternatively adopt it into the stack once with `pulumi import` (docs/cloud.md).
+ */
+export function autoScalingServiceLinkedRole(
+  name: string,
+  mode: "create" | "existing",
+  opts: pulumi.CustomResourceOptions,
+): aws.iam.ServiceLinkedRole | undefined {
+  if (mode === "existing") return undefined;
+  return new aws.iam.ServiceLinkedRole(
+    `${name}-autoscaling`,
+    {
+      awsServiceName: "autoscaling.amazonaws.com",
+      description: "EC2 Auto Scaling (EKS node groups); named by the cluster key's policy",
+    },
+    { ...opts, retainOnDelete: true },
+  );
+}
+
 /** Days of the automatic rotation period (AWS allows 90-2560; a year is the common compliance baseline). */
 export const KEY_ROTATION_DAYS = 365;
 

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { checkEksArgs, EksCluster, type EksClusterArgs } from "../../../../../components/clusters/aws";
 import type { ClusterRecord } from "../../../../../components/clusters/record";
+import { iamRoleName } from "../../../../../components/clusters/names";
 import { iamNoWildcardAdmin } from "../../../../../stacks/policy/rules-cloud";
 import { capture, find, get, isSecret, ofType } from "../../../helpers";
 
@@ -187,4 +190,88 @@ test("rejects a DR peer in the same region, naming the input", () => {
     () => checkEksArgs("c1", { ...base, dr: { region: "us-east-1", modelBucket: "x-replica" } }),
     /EksCluster 'c1': dr.region must differ from region \(us-east-1\)/,
   );
+});
+
+test("GPU groups carry the autoscaler's accelerator label, and the ASG carries the node-template tags for scale from zero", async () => {
+  const { resources } = await build({
+    gpuPools: [
+      { name: "l40s", instanceTypes: ["g6e.2xlarge"], min: 0, max: 4, capacityType: "ON_DEMAND", diskSizeGb: 200 },
+      { name: "l4", instanceTypes: ["g6.2xlarge", "g6.4xlarge"], min: 0, max: 2, capacityType: "SPOT", diskSizeGb: 200 },
+    ],
+  });
+  assert.equal(
+    get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l40s").inputs, "labels", "k8s.amazonaws.com/accelerator"),
+    "nvidia-l40s",
+  );
+  assert.equal(
+    get(find(resources, "aws:eks/nodeGroup:NodeGroup", "c1-gpu-l4").inputs, "labels", "k8s.amazonaws.com/accelerator"),
+    "nvidia-l4",
+  );
+  const tags = Object.fromEntries(
+    ofType(resources, "aws:autoscaling/tag:Tag")
+      .filter((r) => r.name.startsWith("c1-gpu-l40s-"))
+      .map((r) => [String(get(r.inputs, "tag", "key")), String(get(r.inputs, "tag", "value"))]),
+  );
+  assert.equal(tags["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"], "nvidia-l40s");
+  assert.equal(tags["k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present"], "true");
+  assert.equal(tags["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"], ":NoSchedule");
+  assert.equal(ofType(resources, "aws:autoscaling/tag:Tag").filter((r) => r.name.startsWith("c1-system")).length, 0);
+});
+
+test("rejects a GPU pool mixing GPU models, naming the pool", () => {
+  assert.throws(
+    () =>
+      checkEksArgs("c1", {
+        ...base,
+        gpuPools: [
+          { name: "mixed", instanceTypes: ["g6.xlarge", "g5.xlarge"], min: 0, max: 1, capacityType: "SPOT", diskSizeGb: 100 },
+        ],
+      }),
+    /gpuPools 'mixed'.instanceTypes must share one known GPU model .*nvidia-l4, nvidia-a10g/,
+  );
+});
+
+test("the key policy's Auto Scaling service-linked role is created first (KMS rejects policies naming missing principals) and kept on destroy", async () => {
+  const keyDependsOn: unknown[] = [];
+  let slrRetained: boolean | undefined;
+  const { resources } = await capture(() => {
+    pulumi.runtime.registerStackTransformation((a) => {
+      if (a.type === "aws:kms/key:Key" && a.name === "c1-cluster") keyDependsOn.push(...[a.opts.dependsOn ?? []].flat());
+      if (a.type === "aws:iam/serviceLinkedRole:ServiceLinkedRole") slrRetained = a.opts.retainOnDelete;
+      return undefined;
+    });
+    new EksCluster("c1", base);
+  });
+  const slr = find(resources, "aws:iam/serviceLinkedRole:ServiceLinkedRole", "c1-autoscaling");
+  assert.equal(get(slr.inputs, "awsServiceName"), "autoscaling.amazonaws.com");
+  assert.ok(
+    keyDependsOn.some((d) => aws.iam.ServiceLinkedRole.isInstance(d)),
+    "aws:kms/key:Key c1-cluster must dependOn the service-linked role",
+  );
+  assert.equal(slrRetained, true);
+  const principals = policyOf(find(resources, "aws:kms/key:Key", "c1-cluster")).Statement.map((s) => JSON.stringify(s.Principal));
+  assert.ok(principals.some((p) => p.includes("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")));
+});
+
+test("an account that already has the service-linked role creates none", async () => {
+  const { resources } = await build({ autoScalingServiceLinkedRole: "existing" });
+  assert.equal(ofType(resources, "aws:iam/serviceLinkedRole:ServiceLinkedRole").length, 0);
+});
+
+test("a cluster name of 63 characters (the longest the config allows) still gives IAM role names within 64", async () => {
+  const long = `c${"x".repeat(61)}1`;
+  const { resources } = await capture(() => new EksCluster(long, base));
+  const roles = ofType(resources, "aws:iam/role:Role");
+  assert.ok(roles.length >= 7);
+  for (const r of roles) {
+    const prefix = get(r.inputs, "namePrefix") as string | undefined;
+    assert.deepEqual(
+      prefix ? iamRoleName(prefix, "namePrefix") : iamRoleName(r.name, "autoname"),
+      [],
+      `aws:iam/role:Role ${r.name}`,
+    );
+  }
+  // Shortened in the middle: the prefix still says which cluster and what for.
+  const prefix = String(get(find(resources, "aws:iam/role:Role", `${long}-cluster-autoscaler`).inputs, "namePrefix"));
+  assert.ok(prefix.startsWith("cxx") && prefix.endsWith("cluster-autoscaler") && prefix.length <= 38, prefix);
 });
