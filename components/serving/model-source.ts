@@ -47,7 +47,9 @@ function fetchScript(source: FetchedSource): string {
     case "azureBlob":
       return (
         `set -eu; [ -f ${done} ] && exit 0; ` +
-        `az login --service-principal -u "$AZURE_CLIENT_ID" -t "$AZURE_TENANT_ID" --federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" >/dev/null; ` +
+        // The serving identity holds only a container-scope role, so it sees no subscription: without
+        // --allow-no-subscriptions the login fails with "No subscriptions found".
+        `az login --service-principal -u "$AZURE_CLIENT_ID" -t "$AZURE_TENANT_ID" --federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions >/dev/null; ` +
         `az storage copy --source '${source.uri}/*' --destination ${MODEL_DIR} --recursive --auth-mode login --only-show-errors; touch ${done}`
       );
     case "https":

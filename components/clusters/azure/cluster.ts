@@ -136,8 +136,45 @@ export function createControlPlane(name: string, spec: ControlPlaneSpec, opts: p
     },
     { ...opts, parent: cluster },
   );
+  // Container Insights with managed identity (useAADAuth) collects only what a data collection rule names:
+  // without the rule and its association to the cluster the agent runs and sends nothing. Shape of Microsoft's
+  // "enable Container Insights (ARM/Bicep)" template: the ContainerInsights extension's default stream group
+  // flowing to the cluster's workspace, the association named ContainerInsightsExtension.
+  const dcr = new monitor.DataCollectionRule(
+    `${name}-container-insights`,
+    {
+      resourceGroupName,
+      location,
+      dataCollectionRuleName: `MSCI-${location}-${spec.clusterName}`,
+      kind: "Linux",
+      dataSources: {
+        extensions: [
+          {
+            name: "ContainerInsightsExtension",
+            extensionName: "ContainerInsights",
+            streams: [CONTAINER_INSIGHTS_STREAM],
+            extensionSettings: {
+              dataCollectionSettings: { interval: "1m", namespaceFilteringMode: "Off", enableContainerLogV2: true },
+            },
+          },
+        ],
+      },
+      destinations: { logAnalytics: [{ name: "ciworkspace", workspaceResourceId: workspace.id }] },
+      dataFlows: [{ streams: [CONTAINER_INSIGHTS_STREAM], destinations: ["ciworkspace"] }],
+      tags,
+    },
+    opts,
+  );
+  new monitor.DataCollectionRuleAssociation(
+    `${name}-container-insights`,
+    { associationName: "ContainerInsightsExtension", resourceUri: cluster.id, dataCollectionRuleId: dcr.id },
+    { ...opts, parent: cluster },
+  );
   return { cluster, workspace };
 }
+
+/** The stream group the Container Insights agent sends (inventory, performance, events, ContainerLogV2). */
+export const CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default";
 
 /**
  * The user kubeconfig (Entra ID through kubelogin; set AAD_LOGIN_METHOD=azurecli or workloadidentity for

@@ -1,11 +1,13 @@
 /**
  * Azure identities and the role assignments that give each exactly what it needs. Built-in role ids are
- * fixed GUIDs (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+ * fixed GUIDs (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles; the table the
+ * tests compare against is tests/infra/components/clusters/azure/fixtures/built-in-roles.json).
  */
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as pulumi from "@pulumi/pulumi";
 
 export const BUILT_IN_ROLES = {
+  reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
   acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
   storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
   keyVaultCryptoUser: "12338af0-0e69-4776-bea7-57ae8d297424",
@@ -22,12 +24,17 @@ export function roleDefinitionId(subscriptionId: pulumi.Input<string>, role: Bui
   return pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES[role]}`;
 }
 
+export type PrincipalType = "ServicePrincipal" | "User" | "Group";
+
 export interface Grant {
   role: BuiltInRole;
   principalId: pulumi.Input<string>;
   scope: pulumi.Input<string>;
-  /** Managed identities are service principals; left out for the deployer, who may be a user or a pipeline. */
-  principalType?: "ServicePrincipal" | "User" | "Group";
+  /**
+   * Always sent: left unset, the provider sends `User`, which ARM rejects for a service principal
+   * (UnmatchedPrincipalType). Managed identities are service principals, the default.
+   */
+  principalType?: PrincipalType;
 }
 
 export function assignRole(name: string, subscriptionId: pulumi.Input<string>, grant: Grant, opts: pulumi.CustomResourceOptions) {
@@ -35,7 +42,7 @@ export function assignRole(name: string, subscriptionId: pulumi.Input<string>, g
     name,
     {
       principalId: grant.principalId,
-      principalType: "principalType" in grant ? grant.principalType : "ServicePrincipal",
+      principalType: grant.principalType ?? "ServicePrincipal",
       roleDefinitionId: roleDefinitionId(subscriptionId, grant.role),
       scope: grant.scope,
     },

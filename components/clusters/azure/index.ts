@@ -12,7 +12,7 @@ import { GPU_NODE_LABELS, gpuFacts, type ClusterRecord } from "../record";
 import { CERT_MANAGER_IDENTITY, SERVING_IDENTITY, type ServiceAccountRef } from "../workload-identity";
 import { createArtifacts } from "./artifacts";
 import { createControlPlane, kubeconfig } from "./cluster";
-import { assignRole, type Grant } from "./identity";
+import { assignRole, type Grant, type PrincipalType } from "./identity";
 import { createDiskEncryptionSet, createVault } from "./keyvault";
 import { createNetwork } from "./network";
 import { createGpuPools, GPU_TAINT, type AksGpuPoolSpec } from "./node-pools";
@@ -39,6 +39,11 @@ export interface AksClusterArgs {
    */
   dnsZone?: { subscriptionId: string; resourceGroupName: string; name: string };
   tags?: Record<string, string>;
+  /**
+   * What kind of principal runs `pulumi up` (the client config's object id): ARM checks it against the
+   * directory. CI runs as a service principal (the default); a person deploying from a laptop sets `User`.
+   */
+  deployerPrincipalType?: PrincipalType;
 }
 
 /** The encrypted default storage class this component creates. */
@@ -70,6 +75,7 @@ export class AksCluster extends pulumi.ComponentResource {
     const child = { parent: this };
     const client = authorization.getClientConfigOutput(child);
     const sub = client.subscriptionId;
+    const deployerType = args.deployerPrincipalType ?? "ServicePrincipal";
     const grant = (grantName: string, g: Grant, dependsOn: pulumi.Resource[] = []) =>
       assignRole(`${name}-${grantName}`, sub, g, { ...child, dependsOn });
 
@@ -102,10 +108,11 @@ export class AksCluster extends pulumi.ComponentResource {
       role: "keyVaultCryptoOfficer",
       principalId: client.objectId,
       scope: vault.id,
-      principalType: undefined,
+      principalType: deployerType,
     });
-    const kmsKey = key("kms", [deployerKeys]);
-    const dataKey = key("data", [deployerKeys]);
+    // KMS pins the key version it is given; disks, storage and the registry follow the newest version.
+    const kmsKey = key("kms", "pinned", [deployerKeys]);
+    const dataKey = key("data", "versionless", [deployerKeys]);
 
     const des = createDiskEncryptionSet(
       name,
@@ -114,6 +121,10 @@ export class AksCluster extends pulumi.ComponentResource {
     );
     const desPrincipal = des.identity.apply((i) => i?.principalId ?? "");
     const grants = [
+      // The cluster identity creates node disks and PVC disks that name the disk encryption set, which ARM
+      // authorizes as a linked read of the set (LinkedAuthorizationFailed without it). The AKS BYOK guide asks
+      // for read access; Reader on the set alone is the least that grants Microsoft.Compute/diskEncryptionSets/read.
+      grant("cp-des", { role: "reader", principalId: controlPlaneId.principalId, scope: des.id }),
       // The control plane: wrap secrets with the KMS key, place nodes in our subnet, run nodes as the kubelet identity.
       grant("cp-kms", { role: "keyVaultCryptoUser", principalId: controlPlaneId.principalId, scope: kmsKey.id }),
       grant("cp-network", { role: "networkContributor", principalId: controlPlaneId.principalId, scope: net.nodes.id }),
@@ -232,7 +243,7 @@ export class AksCluster extends pulumi.ComponentResource {
       role: "aksRbacClusterAdmin",
       principalId: client.objectId,
       scope: cluster.id,
-      principalType: undefined,
+      principalType: deployerType,
     });
 
     const provider = new k8s.Provider(

@@ -4,6 +4,7 @@
  * (through a disk encryption set), the model storage account and the registry.
  */
 import * as compute from "@pulumi/azure-native/compute";
+import type * as azure from "@pulumi/azure-native";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -17,6 +18,27 @@ export interface VaultSpec {
 
 /** Rotate yearly, expire after two years, warn a month before: Key Vault's rotation policy in ISO 8601. */
 export const KEY_ROTATION = { rotateAfter: "P1Y", expiry: "P2Y", notifyBefore: "P30D" } as const;
+
+/**
+ * How a key follows rotation. `versionless`: its users (disk encryption set, storage, registry) take the newest
+ * version themselves, so old versions may expire. `pinned`: AKS KMS takes a versioned key id and keeps using
+ * that version until the cluster is updated to a new one; an expired version would stop the API server from
+ * decrypting secrets, so its versions get no expiry. The yearly rotation still makes a new version; `pulumi
+ * refresh` then `pulumi up` moves the cluster's keyId to it (AKS re-encrypts), see docs/cloud.md.
+ */
+export type KeyUse = "versionless" | "pinned";
+
+export function rotationPolicy(use: KeyUse): azure.types.input.keyvault.RotationPolicyArgs {
+  return use === "pinned"
+    ? { lifetimeActions: [{ action: { type: "rotate" }, trigger: { timeAfterCreate: KEY_ROTATION.rotateAfter } }] }
+    : {
+        attributes: { expiryTime: KEY_ROTATION.expiry },
+        lifetimeActions: [
+          { action: { type: "rotate" }, trigger: { timeAfterCreate: KEY_ROTATION.rotateAfter } },
+          { action: { type: "notify" }, trigger: { timeBeforeExpiry: KEY_ROTATION.notifyBefore } },
+        ],
+      };
+}
 
 export function createVault(name: string, spec: VaultSpec, opts: pulumi.CustomResourceOptions) {
   const { resourceGroupName, location, tags } = spec;
@@ -44,7 +66,7 @@ export function createVault(name: string, spec: VaultSpec, opts: pulumi.CustomRe
     },
     opts,
   );
-  const key = (keyName: string, dependsOn: pulumi.Resource[]) =>
+  const key = (keyName: string, use: KeyUse, dependsOn: pulumi.Resource[]) =>
     new keyvault.Key(
       `${name}-${keyName}`,
       {
@@ -55,13 +77,7 @@ export function createVault(name: string, spec: VaultSpec, opts: pulumi.CustomRe
           kty: "RSA",
           keySize: 2048,
           keyOps: ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
-          rotationPolicy: {
-            attributes: { expiryTime: KEY_ROTATION.expiry },
-            lifetimeActions: [
-              { action: { type: "rotate" }, trigger: { timeAfterCreate: KEY_ROTATION.rotateAfter } },
-              { action: { type: "notify" }, trigger: { timeBeforeExpiry: KEY_ROTATION.notifyBefore } },
-            ],
-          },
+          rotationPolicy: rotationPolicy(use),
         },
         tags,
       },

@@ -30,7 +30,12 @@ export function createNetwork(name: string, spec: NetworkSpec, opts: pulumi.Cust
             protocol: "Tcp",
             sourceAddressPrefix: "Internet",
             sourcePortRange: "*",
-            destinationAddressPrefix: plan.nodes,
+            // Not the node subnet: AKS load balancer rules use floating IP by default, so the packet reaches the
+            // node still addressed to the load balancer's frontend IP, and a node-subnet destination leaves it to
+            // DenyAllInBound. The frontend IP is picked by the cloud provider when the gateway Service is created,
+            // so any destination, limited to these ports from the internet; the cloud provider's own NSG rules on
+            // the nodes narrow it to that frontend IP.
+            destinationAddressPrefix: "*",
             // 80 only answers ACME HTTP-01 and redirects to HTTPS (the Gateway's listeners enforce it).
             destinationPortRanges: ["443", "80"],
           },

@@ -164,3 +164,85 @@ test("rejects a public API server without authorized ranges, naming the inputs",
     /AksCluster 'c1': a public API server needs authorizedIpRanges/,
   );
 });
+
+test("the cluster identity can read the disk encryption set its node and PVC disks name; the set can unwrap the data key", async () => {
+  const { resources } = await build();
+  const grants = ofType(resources, "azure-native:authorization:RoleAssignment");
+  const onDes = grants.filter(
+    (r) => get(r.inputs, "scope") === "c1-id" && get(r.inputs, "principalId") === "c1-control-plane-principal-id",
+  );
+  assert.equal(onDes.length, 1, "RoleAssignment for the control-plane identity on DiskEncryptionSet c1 (scope)");
+  assert.equal(roleOf(onDes[0]), BUILT_IN_ROLES.reader);
+  const desKey = find(resources, "azure-native:authorization:RoleAssignment", "c1-des-key");
+  assert.equal(get(desKey.inputs, "principalId"), "c1-principal-id");
+  assert.equal(roleOf(desKey), BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser);
+});
+
+test("every role assignment sends principalType: managed identities and, by default, the deployer as ServicePrincipal", async () => {
+  const { resources } = await build();
+  for (const r of ofType(resources, "azure-native:authorization:RoleAssignment"))
+    assert.equal(get(r.inputs, "principalType"), "ServicePrincipal", `RoleAssignment ${r.name}: principalType`);
+  const asUser = await build({ deployerPrincipalType: "User" });
+  for (const n of ["c1-deployer-keys", "c1-deployer-admin"])
+    assert.equal(get(find(asUser.resources, "azure-native:authorization:RoleAssignment", n).inputs, "principalType"), "User");
+});
+
+test("the node NSG admits gateway HTTPS to the load balancer's frontend IP (floating IP keeps it as destination)", async () => {
+  const { resources } = await build();
+  const nsg = find(resources, "azure-native:network:NetworkSecurityGroup", "c1-nodes");
+  const rules = get(nsg.inputs, "securityRules") as Record<string, unknown>[];
+  const https = rules.find((r) => r.name === "allow-gateway-https");
+  assert.ok(https, "NetworkSecurityGroup c1-nodes has allow-gateway-https");
+  // The node subnet is not where the packet is addressed: DenyAllInBound would drop it.
+  assert.equal(https.destinationAddressPrefix, "*", "allow-gateway-https.destinationAddressPrefix");
+  assert.deepEqual(https.destinationPortRanges, ["443", "80"]);
+  assert.equal(https.sourceAddressPrefix, "Internet");
+  const internal = await build({ loadBalancer: { annotations: {}, scheme: "internal" } });
+  assert.deepEqual(
+    get(find(internal.resources, "azure-native:network:NetworkSecurityGroup", "c1-nodes").inputs, "securityRules"),
+    [],
+  );
+});
+
+test("Container Insights has a data collection rule to the workspace, associated with the cluster", async () => {
+  const { resources } = await build();
+  const dcr = find(resources, "azure-native:monitor:DataCollectionRule", "c1-container-insights");
+  const [ext] = get(dcr.inputs, "dataSources", "extensions") as Record<string, unknown>[];
+  assert.equal(ext.extensionName, "ContainerInsights");
+  assert.deepEqual(ext.streams, ["Microsoft-ContainerInsights-Group-Default"]);
+  assert.deepEqual(get(dcr.inputs, "destinations", "logAnalytics"), [{ name: "ciworkspace", workspaceResourceId: "c1-id" }]);
+  assert.deepEqual(get(dcr.inputs, "dataFlows"), [
+    { streams: ["Microsoft-ContainerInsights-Group-Default"], destinations: ["ciworkspace"] },
+  ]);
+  const assoc = find(resources, "azure-native:monitor:DataCollectionRuleAssociation", "c1-container-insights");
+  assert.equal(get(assoc.inputs, "resourceUri"), "c1-id");
+  assert.equal(get(assoc.inputs, "dataCollectionRuleId"), "c1-container-insights-id");
+  const aks = find(resources, "azure-native:containerservice:ManagedCluster", "c1");
+  assert.equal(get(aks.inputs, "addonProfiles", "omsagent", "config", "useAADAuth"), "true");
+});
+
+test("the KMS key version the cluster pins never expires; versionless users' key may", async () => {
+  const { resources } = await build();
+  const aks = find(resources, "azure-native:containerservice:ManagedCluster", "c1");
+  const keyId = String(get(aks.inputs, "securityProfile", "azureKeyVaultKms", "keyId"));
+  assert.match(keyId, /\/keys\/kms\/[^/]+$/, "AKS KMS takes a versioned key id");
+  const kms = find(resources, "azure-native:keyvault:Key", "c1-kms");
+  assert.equal(
+    get(kms.inputs, "properties", "rotationPolicy", "attributes", "expiryTime"),
+    undefined,
+    "Key c1-kms: rotationPolicy.attributes.expiryTime",
+  );
+  assert.equal(get(kms.inputs, "properties", "attributes", "expires"), undefined, "Key c1-kms: attributes.expires");
+  const data = find(resources, "azure-native:keyvault:Key", "c1-data");
+  assert.equal(get(data.inputs, "properties", "rotationPolicy", "attributes", "expiryTime"), "P2Y");
+  assert.equal(
+    get(
+      find(resources, "azure-native:storage:StorageAccount", "c1-models").inputs,
+      "encryption",
+      "keyVaultProperties",
+      "keyVersion",
+    ),
+    undefined,
+    "the storage account follows the newest data key version",
+  );
+});
