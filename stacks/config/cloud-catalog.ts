@@ -152,3 +152,86 @@ export const AZURE_GPU_VM_SIZES: Readonly<Record<string, number>> = {
 function sizes(family: string, gpus: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(gpus).map(([size, n]) => [`${family}.${size}`, n]));
 }
+
+/** A machine's capacity; the node's allocatable is this less the provider's reservations (validators.ts). */
+export interface MachineShape {
+  vcpu: number;
+  memoryMiB: number;
+  gpus: number;
+  /** Pods per node the EKS AMI configures (ENIs x (IPv4 per ENI - 1) + 2); it sizes the memory reservation. */
+  maxPods?: number;
+}
+
+export const SHAPES_AS_OF = "2026-12-02";
+
+/**
+ * vCPU, memory and GPUs per EC2 type: the cluster autoscaler's own static table, which it sizes scale-from-zero
+ * templates from (kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/ec2_instance_types.go,
+ * StaticListLastUpdateTime 2026-01-22). maxPods: awslabs/amazon-eks-ami nodeadm/internal/kubelet/instance-info.jsonl
+ * (tag v20260724), VPC CNI without prefix delegation, as the node groups run.
+ */
+export const EC2_GPU_INSTANCE_SHAPES: Readonly<Record<string, MachineShape>> = {
+  "g4dn.xlarge": { vcpu: 4, memoryMiB: 16384, gpus: 1, maxPods: 29 },
+  "g4dn.2xlarge": { vcpu: 8, memoryMiB: 32768, gpus: 1, maxPods: 29 },
+  "g4dn.4xlarge": { vcpu: 16, memoryMiB: 65536, gpus: 1, maxPods: 29 },
+  "g4dn.8xlarge": { vcpu: 32, memoryMiB: 131072, gpus: 1, maxPods: 58 },
+  "g4dn.16xlarge": { vcpu: 64, memoryMiB: 262144, gpus: 1, maxPods: 58 },
+  "g4dn.12xlarge": { vcpu: 48, memoryMiB: 196608, gpus: 4, maxPods: 234 },
+  "g4dn.metal": { vcpu: 96, memoryMiB: 393216, gpus: 8, maxPods: 737 },
+  "g5.xlarge": { vcpu: 4, memoryMiB: 16384, gpus: 1, maxPods: 58 },
+  "g5.2xlarge": { vcpu: 8, memoryMiB: 32768, gpus: 1, maxPods: 58 },
+  "g5.4xlarge": { vcpu: 16, memoryMiB: 65536, gpus: 1, maxPods: 234 },
+  "g5.8xlarge": { vcpu: 32, memoryMiB: 131072, gpus: 1, maxPods: 234 },
+  "g5.16xlarge": { vcpu: 64, memoryMiB: 262144, gpus: 1, maxPods: 234 },
+  "g5.12xlarge": { vcpu: 48, memoryMiB: 196608, gpus: 4, maxPods: 737 },
+  "g5.24xlarge": { vcpu: 96, memoryMiB: 393216, gpus: 4, maxPods: 737 },
+  "g5.48xlarge": { vcpu: 192, memoryMiB: 786432, gpus: 8, maxPods: 345 },
+  "g6.xlarge": { vcpu: 4, memoryMiB: 16384, gpus: 1, maxPods: 58 },
+  "g6.2xlarge": { vcpu: 8, memoryMiB: 32768, gpus: 1, maxPods: 58 },
+  "g6.4xlarge": { vcpu: 16, memoryMiB: 65536, gpus: 1, maxPods: 234 },
+  "g6.8xlarge": { vcpu: 32, memoryMiB: 131072, gpus: 1, maxPods: 234 },
+  "g6.16xlarge": { vcpu: 64, memoryMiB: 262144, gpus: 1, maxPods: 737 },
+  "g6.12xlarge": { vcpu: 48, memoryMiB: 196608, gpus: 4, maxPods: 234 },
+  "g6.24xlarge": { vcpu: 96, memoryMiB: 393216, gpus: 4, maxPods: 737 },
+  "g6.48xlarge": { vcpu: 192, memoryMiB: 786432, gpus: 8, maxPods: 737 },
+  "g6e.xlarge": { vcpu: 4, memoryMiB: 32768, gpus: 1, maxPods: 58 },
+  "g6e.2xlarge": { vcpu: 8, memoryMiB: 65536, gpus: 1, maxPods: 58 },
+  "g6e.4xlarge": { vcpu: 16, memoryMiB: 131072, gpus: 1, maxPods: 234 },
+  "g6e.8xlarge": { vcpu: 32, memoryMiB: 262144, gpus: 1, maxPods: 234 },
+  "g6e.16xlarge": { vcpu: 64, memoryMiB: 524288, gpus: 1, maxPods: 737 },
+  "g6e.12xlarge": { vcpu: 48, memoryMiB: 393216, gpus: 4, maxPods: 292 },
+  "g6e.24xlarge": { vcpu: 96, memoryMiB: 786432, gpus: 4, maxPods: 492 },
+  "g6e.48xlarge": { vcpu: 192, memoryMiB: 1572864, gpus: 8, maxPods: 492 },
+  "gr6.4xlarge": { vcpu: 16, memoryMiB: 131072, gpus: 1, maxPods: 234 },
+  "gr6.8xlarge": { vcpu: 32, memoryMiB: 262144, gpus: 1, maxPods: 234 },
+  "p4d.24xlarge": { vcpu: 96, memoryMiB: 1179648, gpus: 8, maxPods: 737 },
+  "p4de.24xlarge": { vcpu: 96, memoryMiB: 1179648, gpus: 8, maxPods: 737 },
+  "p5.48xlarge": { vcpu: 192, memoryMiB: 2097152, gpus: 8, maxPods: 100 },
+  // Not in the autoscaler's static list: AWS's accelerated-computing page gives the p5 shape (192 vCPU, 2 TiB).
+  "p5e.48xlarge": { vcpu: 192, memoryMiB: 2097152, gpus: 8, maxPods: 100 },
+  "p5en.48xlarge": { vcpu: 192, memoryMiB: 2097152, gpus: 8, maxPods: 198 },
+  "p6-b200.48xlarge": { vcpu: 192, memoryMiB: 2097152, gpus: 8, maxPods: 198 },
+};
+/**
+ * vCPU, memory and GPUs per Azure VM size: kubernetes/autoscaler
+ * cluster-autoscaler/cloudprovider/azure/azure_instance_types.go (2026-03-05). AKS pools use Azure CNI overlay,
+ * whose default is 250 pods per node (AKS_MAX_PODS).
+ */
+export const AZURE_GPU_VM_SHAPES: Readonly<Record<string, MachineShape>> = {
+  Standard_NC4as_T4_v3: { vcpu: 4, memoryMiB: 28672, gpus: 1 },
+  Standard_NC8as_T4_v3: { vcpu: 8, memoryMiB: 57344, gpus: 1 },
+  Standard_NC16as_T4_v3: { vcpu: 16, memoryMiB: 112640, gpus: 1 },
+  Standard_NC64as_T4_v3: { vcpu: 64, memoryMiB: 450560, gpus: 4 },
+  Standard_NC24ads_A100_v4: { vcpu: 24, memoryMiB: 225280, gpus: 1 },
+  Standard_NC48ads_A100_v4: { vcpu: 48, memoryMiB: 450560, gpus: 2 },
+  Standard_NC96ads_A100_v4: { vcpu: 96, memoryMiB: 901120, gpus: 4 },
+  Standard_NC40ads_H100_v5: { vcpu: 40, memoryMiB: 327680, gpus: 1 },
+  Standard_NC80adis_H100_v5: { vcpu: 80, memoryMiB: 655360, gpus: 2 },
+  Standard_ND96asr_v4: { vcpu: 96, memoryMiB: 921600, gpus: 8 },
+  Standard_ND96amsr_A100_v4: { vcpu: 96, memoryMiB: 1843200, gpus: 8 },
+  Standard_ND96isr_H100_v5: { vcpu: 96, memoryMiB: 1945600, gpus: 8 },
+  Standard_ND96isr_H200_v5: { vcpu: 96, memoryMiB: 1894400, gpus: 8 },
+};
+
+/** Default pods per node with Azure CNI overlay: https://learn.microsoft.com/azure/aks/concepts-network-ip-address-planning#maximum-pods-per-node */
+export const AKS_MAX_PODS = 250;

@@ -56,17 +56,54 @@ export function fromZodIssue(issue: z.core.$ZodIssue): ConfigIssue[] {
   }
 }
 
+/** Edit distance, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** The project key closest to `key`, if it is a plausible typo. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
 /** Builds the settings input from raw config: object keys are parsed from JSON, the rest stay strings. */
 function collectInput(raw: RawConfig, issues: ConfigIssue[]): Record<string, unknown> {
   const input: Record<string, unknown> = {};
+  const projectKeys = [...SETTINGS_KEYS, ...[...raw.keys()].filter((k) => !k.includes(":") && !SETTINGS_KEY_SET.has(k))];
   for (const [key, { value, secret }] of raw) {
+    const colon = key.indexOf(":");
+    if (colon >= 0) {
+      // A foreign namespace that is no provider's: a misspelled project name, whatever the key is.
+      const rest = key.slice(colon + 1);
+      const guess = SETTINGS_KEY_SET.has(rest) ? rest : closestKey(rest, projectKeys);
+      issues.push({
+        path: [key],
+        message: `is not a known config key: namespace '${key.slice(0, colon)}' is neither this project's nor a provider's (aws, azure-native, kubernetes, pulumi)${guess ? `; did you mean '${guess}' in the project's namespace?` : ""}`,
+      });
+      continue;
+    }
     if (!SETTINGS_KEY_SET.has(key)) {
       // Secret keys are looked up by name from the settings (apiKeysSecret, kubeconfigSecret, ...).
-      if (!secret)
+      if (!secret) {
+        const guess = closestKey(key, SETTINGS_KEYS);
         issues.push({
           path: [key],
-          message: `is not a known config key (known: ${SETTINGS_KEYS.join(", ")}; secrets are set with --secret)`,
+          message: `is not a known config key (${guess ? `did you mean '${guess}'? ` : ""}known: ${SETTINGS_KEYS.join(", ")}; secrets are set with --secret)`,
         });
+      }
       continue;
     }
     if (secret) {

@@ -5,12 +5,16 @@
 import { overlaps, parseCidr } from "../../components/clusters/cidr";
 import { RESERVED_HOSTS } from "../../components/traffic/hosts";
 import {
+  AKS_MAX_PODS,
   AWS_REGIONS,
+  AZURE_GPU_VM_SHAPES,
   AZURE_GPU_VM_SIZES,
   AZURE_REGION_PAIRS,
   AZURE_REGIONS,
   CATALOG_AS_OF,
+  EC2_GPU_INSTANCE_SHAPES,
   EC2_GPU_INSTANCE_TYPES,
+  type MachineShape,
 } from "./cloud-catalog";
 import { formatPath, type ConfigIssue } from "./issues";
 import type { ClusterSettings, Environment, ModelSource, Settings } from "./schema";
@@ -518,6 +522,145 @@ export function validateGpuPlacement(settings: Pick<Settings, "clusters" | "mode
   return issues;
 }
 
+/** What a node offers pods: capacity less the kubelet's reservations and the hard eviction threshold. */
+export interface Allocatable {
+  cpuMilli: number;
+  memoryMiB: number;
+  gpus: number;
+  /** The machine's capacity, for the message. */
+  capacity: string;
+  /** How the reservation was worked out, for the message. */
+  note: string;
+}
+
+const capacityOf = (s: MachineShape) => `${s.vcpu} vCPU, ${s.memoryMiB / 1024}Gi`;
+
+/**
+ * EKS AL2023 AMI (awslabs/amazon-eks-ami nodeadm/internal/kubelet/config.go): kube-reserved CPU is 6% of the
+ * first core, 1% of the second, 0.5% of the third and fourth and 0.25% of the rest; memory 11Mi per pod + 255Mi;
+ * eviction at memory.available < 100Mi.
+ */
+export function eksAllocatable(shape: MachineShape): Allocatable {
+  const total = shape.vcpu * 1000;
+  const bands: [number, number, number][] = [
+    [0, 1000, 600],
+    [1000, 2000, 100],
+    [2000, 4000, 50],
+    [4000, Infinity, 25],
+  ];
+  const cpuReserved = bands.reduce(
+    (sum, [lo, hi, pct]) => sum + (total <= lo ? 0 : Math.floor(((Math.min(total, hi) - lo) * pct) / 10000)),
+    0,
+  );
+  const maxPods = shape.maxPods ?? 110;
+  const memReserved = 11 * maxPods + 255;
+  return {
+    cpuMilli: total - cpuReserved,
+    memoryMiB: shape.memoryMiB - memReserved - 100,
+    gpus: shape.gpus,
+    capacity: capacityOf(shape),
+    note: `EKS AMI reserves ${cpuReserved}m CPU and ${memReserved}Mi for ${maxPods} pods, plus the 100Mi eviction threshold`,
+  };
+}
+
+/** AKS kube-reserved CPU by core count (node resource reservations); between rows the larger row is taken. */
+const AKS_CPU_RESERVED: readonly [number, number][] = [
+  [1, 60],
+  [2, 100],
+  [4, 140],
+  [8, 180],
+  [16, 260],
+  [32, 420],
+  [64, 740],
+];
+
+/**
+ * AKS 1.29+ (https://learn.microsoft.com/azure/aks/node-resource-reservations): CPU from the table above; memory
+ * the lesser of 20MB per pod + 50MB and 25% of the VM's memory (MB read as MiB, the larger), plus the 100Mi
+ * eviction threshold. Pods per node: the Azure CNI overlay default.
+ */
+export function aksAllocatable(shape: MachineShape, maxPods = AKS_MAX_PODS): Allocatable {
+  // Past 64 cores the documented table stops; its last row is the best published figure.
+  const cpuReserved = (AKS_CPU_RESERVED.find(([cores]) => shape.vcpu <= cores) ??
+    AKS_CPU_RESERVED[AKS_CPU_RESERVED.length - 1])[1];
+  const memReserved = Math.min(20 * maxPods + 50, Math.floor(shape.memoryMiB / 4));
+  return {
+    cpuMilli: shape.vcpu * 1000 - cpuReserved,
+    memoryMiB: shape.memoryMiB - memReserved - 100,
+    gpus: shape.gpus,
+    capacity: capacityOf(shape),
+    note: `AKS reserves ${cpuReserved}m CPU and ${memReserved}Mi for ${maxPods} pods, plus the 100Mi eviction threshold`,
+  };
+}
+
+/** Kubernetes CPU quantity ("500m", "4", "1.5") in millicores. */
+export function cpuMillicores(q: string): number {
+  return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
+}
+
+/** Kubernetes memory quantity ("512Mi", "28Gi") in MiB. */
+export function memoryMiB(q: string): number {
+  const m = /^([0-9]+)(Ki|Mi|Gi|Ti)$/.exec(q);
+  if (!m) return NaN;
+  const factor = { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 }[m[2] as "Ki" | "Mi" | "Gi" | "Ti"];
+  return Number(m[1]) * factor;
+}
+
+const gib = (mib: number) => `${(mib / 1024).toFixed(1)}Gi`;
+
+/**
+ * Every model fits every machine type of every GPU pool it may land on, counting allocatable resources. The
+ * cluster autoscaler builds a scale-from-zero node from the pool's first type and a pool may launch any of its
+ * types: a type that cannot hold one replica leaves the pod pending forever.
+ */
+export function validateModelFitsPools(settings: Pick<Settings, "clusters" | "models">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  settings.models.forEach((m, mi) => {
+    if (m.gpus === 0) return;
+    const need = { cpu: cpuMillicores(m.resources.cpu), mem: memoryMiB(m.resources.memory) };
+    settings.clusters.forEach((c, ci) => {
+      if (m.clusters !== undefined && !m.clusters.includes(c.name)) return;
+      const machines: { key: string; type: string; alloc: Allocatable }[] = [];
+      if (c.substrate === "eks")
+        c.gpuPools.forEach((p, j) =>
+          p.instanceTypes.forEach((t, k) => {
+            const shape = EC2_GPU_INSTANCE_SHAPES[t];
+            if (shape)
+              machines.push({ key: `clusters[${ci}].gpuPools[${j}].instanceTypes[${k}]`, type: t, alloc: eksAllocatable(shape) });
+          }),
+        );
+      if (c.substrate === "aks")
+        c.gpuPools.forEach((p, j) => {
+          const shape = AZURE_GPU_VM_SHAPES[p.vmSize];
+          if (shape)
+            machines.push({ key: `clusters[${ci}].gpuPools[${j}].vmSize`, type: p.vmSize, alloc: aksAllocatable(shape) });
+        });
+      for (const { key, type, alloc } of machines) {
+        const where = `${key} (${type})`;
+        if (m.gpus > alloc.gpus)
+          issues.push({
+            path: ["models", mi, "gpus"],
+            message: `needs ${m.gpus} GPUs per replica but ${where} has ${alloc.gpus}`,
+            value: m.gpus,
+          });
+        if (need.cpu > alloc.cpuMilli)
+          issues.push({
+            path: ["models", mi, "resources", "cpu"],
+            message: `does not fit ${where}: ${need.cpu}m requested, ${alloc.cpuMilli}m allocatable of ${alloc.capacity} (${alloc.note})`,
+            value: m.resources.cpu,
+          });
+        if (need.mem > alloc.memoryMiB)
+          issues.push({
+            path: ["models", mi, "resources", "memory"],
+            message: `does not fit ${where}: ${gib(need.mem)} requested, ${gib(alloc.memoryMiB)} allocatable of ${alloc.capacity} (${alloc.note}); the autoscaler would never scale this pool up for it`,
+            value: m.resources.memory,
+          });
+      }
+    });
+  });
+  return issues;
+}
+
 /** Every cross-field rule, in the order their messages are reported. */
 export function validateSettings(settings: Settings, configKeys: ReadonlyMap<string, boolean>): ConfigIssue[] {
   return [
@@ -535,5 +678,6 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateDisasterRecovery(settings),
     ...validateModelStores(settings),
     ...validateImageLocality(settings),
+    ...validateModelFitsPools(settings),
   ];
 }

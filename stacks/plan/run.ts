@@ -16,7 +16,8 @@ export interface Plan {
   cost: CostEstimate;
 }
 
-export async function runPlan(cfg: StackConfig): Promise<Plan> {
+/** `now` is the plan date the time-bound policies judge at (default: the current time). */
+export async function runPlan(cfg: StackConfig, opts: { now?: Date } = {}): Promise<Plan> {
   const { result, resources } = await capture(
     async () => {
       // Imported after the mocks are in place, as Pulumi's testing guide requires.
@@ -27,6 +28,10 @@ export async function runPlan(cfg: StackConfig): Promise<Plan> {
   );
   const environment = String(result.environment);
   // The program validated this config already; reading it again gives the typed settings the estimate needs.
-  const cost = estimateCost(loadSettings(cfg.stack, readStackConfig(cfg.project)));
-  return { stack: cfg.stack, environment, resources, policies: runPolicies(resources, { environment }), cost };
+  const settings = loadSettings(cfg.stack, readStackConfig(cfg.project));
+  const cost = estimateCost(settings);
+  // The program declares the cloud clusters in config order, so policies can name `clusters[i]`.
+  const cloudClusterIndexes = settings.clusters.flatMap((c, i) => (c.substrate === "eks" || c.substrate === "aks" ? [i] : []));
+  const policies = runPolicies(resources, { environment, now: opts.now, cloudClusterIndexes });
+  return { stack: cfg.stack, environment, resources, policies, cost };
 }

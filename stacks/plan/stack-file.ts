@@ -3,9 +3,9 @@
  * runs without the CLI. `secure:` values cannot be decrypted offline (no passphrase, no cloud): they become
  * opaque placeholders that stay Pulumi secrets, so the plan shows where secrets flow but never their values.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { parse, YAMLError } from "yaml";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -47,9 +47,23 @@ function replaceSecure(v: unknown): unknown {
   return v;
 }
 
+/** Parses YAML, turning a syntax error into a one-line `file:line:col: message` without a stack trace. */
+function parseYaml(text: string, file: string): unknown {
+  try {
+    return parse(text);
+  } catch (e) {
+    if (!(e instanceof YAMLError)) throw e;
+    const pos = e.linePos?.[0];
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    // The parser's message repeats the position and quotes the source; its first sentence is the cause.
+    const cause = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new StackFileError(`${where}: invalid YAML: ${cause}`);
+  }
+}
+
 /** Parses a stack file's `config:` block; the document text may be given to test crafted configs. */
-export function parseStackConfig(stack: string, text: string, project: string): StackConfig {
-  const doc = (parse(text) ?? {}) as { config?: Record<string, unknown> };
+export function parseStackConfig(stack: string, text: string, project: string, file = `Pulumi.${stack}.yaml`): StackConfig {
+  const doc = (parseYaml(text, file) ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
@@ -62,15 +76,25 @@ export function parseStackConfig(stack: string, text: string, project: string): 
   return { project, stack, config, secretKeys };
 }
 
+/** The stacks that have a file under stacks/. */
+export function knownStacks(root = REPO_ROOT): string[] {
+  return readdirSync(path.join(root, "stacks"))
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
 export function readStackConfigFile(stack: string, root = REPO_ROOT): StackConfig {
   const file = stackFilePath(stack, root);
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    throw new StackFileError(`No stack file for '${stack}': expected ${path.relative(root, file)}`);
+    throw new StackFileError(
+      `No stack file for '${stack}': expected ${path.relative(root, file)} (stacks: ${knownStacks(root).join(", ")})`,
+    );
   }
-  return parseStackConfig(stack, text, readProjectName(root));
+  return parseStackConfig(stack, text, readProjectName(root), path.relative(root, file));
 }
 
 /** A stack's config from any file, for this repo's project. */
@@ -81,7 +105,7 @@ export function readStackConfigFrom(stack: string, file: string, root = REPO_ROO
   } catch {
     throw new StackFileError(`Cannot read config file '${file}' for stack '${stack}'`);
   }
-  return parseStackConfig(stack, text, readProjectName(root));
+  return parseStackConfig(stack, text, readProjectName(root), file);
 }
 
 /** The stack file is missing or unreadable: a usage problem, reported without a stack trace. */

@@ -2,6 +2,7 @@
 import { nonRootContainers, secretsAreSecret, tlsOutsideLocal, workloadResources } from "./rules";
 import { CLOUD_POLICIES } from "./rules-cloud";
 import { KUBERNETES_POLICIES } from "./rules-kubernetes";
+import { kubernetesVersionSupported } from "./rules-versions";
 import type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
 
 export type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
@@ -13,6 +14,7 @@ export const POLICIES: readonly Policy[] = [
   tlsOutsideLocal,
   ...CLOUD_POLICIES,
   ...KUBERNETES_POLICIES,
+  kubernetesVersionSupported,
 ];
 
 export function runPolicy(policy: Policy, resources: readonly PlannedResource[], ctx: PolicyContext): PolicyResult {

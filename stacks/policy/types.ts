@@ -9,6 +9,10 @@ export interface PlannedResource {
 
 export interface PolicyContext {
   environment: string;
+  /** The plan date that time-bound rules (version support) are judged at; default: now. */
+  now?: Date;
+  /** Config indexes (`clusters[i]`) of the EKS/AKS clusters, in the order the plan declares them. */
+  cloudClusterIndexes?: readonly number[];
 }
 
 export interface Violation {

@@ -15,7 +15,7 @@ export function baseInput(): Record<string, unknown> {
         region: "us-east-1",
         version: "1.35",
         vpcCidr: "10.20.0.0/16",
-        gpuPools: [{ name: "l4", instanceTypes: ["g6.xlarge"], min: 2, max: 4 }],
+        gpuPools: [{ name: "l4", instanceTypes: ["g6.2xlarge"], min: 2, max: 4 }],
         artifacts: { modelBucket: "bucket" },
       },
     ],

@@ -63,7 +63,10 @@ describe("loadSettings", () => {
   });
 
   test("unknown top-level plain config key is rejected; secrets may be extra", () => {
-    assert.match(rejection({ ...baseInput(), enviroment: "prod" }), /enviroment: is not a known config key/);
+    assert.match(
+      rejection({ ...baseInput(), enviroment: "prod" }),
+      /enviroment: is not a known config key \(did you mean 'environment'\?/,
+    );
     assert.doesNotThrow(() => loadSettings("test", toRaw(baseInput(), { ...SECRETS, extraToken: "x" })));
   });
 

@@ -50,10 +50,38 @@ describe("plan text output", () => {
 });
 
 describe("plan errors", () => {
-  test("unknown stack names the file it looked for", async () => {
+  test("unknown stack names the file it looked for and lists the stacks that exist", async () => {
     const r = await planCli(["nope"]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /No stack file for 'nope': expected stacks\/Pulumi\.nope\.yaml/);
+    assert.match(r.stderr, /\(stacks: dev, dr, local, onprem, prod, staging\)/);
+  });
+
+  /** The repo's local stack file with `edit` applied, written to a temporary folder. */
+  const variant = (edit: (text: string) => string) => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "plan-")), "Pulumi.local.yaml");
+    writeFileSync(file, edit(readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.local.yaml"), "utf8")));
+    return file;
+  };
+
+  test("a YAML syntax error names the file, line and column, without a stack trace", async () => {
+    const file = variant((t) => t.replace("llm-platform:domain:", "llm-platform:domain: [unclosed\n  x:"));
+    const r = await planCli(["local", "--config-file", file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+: invalid YAML: `));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal(r.stdout, "");
+  });
+
+  test("a misspelled project namespace is reported as an unknown key with the project key suggested", async () => {
+    const file = variant((t) => t.replace("llm-platform:domain:", "llm-platfrom:domain:"));
+    const r = await planCli(["local", "--config-file", file]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /- llm-platfrom:domain: is not a known config key: namespace 'llm-platfrom' is neither this project's nor a provider's \(aws, azure-native, kubernetes, pulumi\); did you mean 'domain' in the project's namespace\?/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
   test("missing stack argument prints usage", async () => {
