@@ -70,10 +70,43 @@ const KEYS_DIR = "/etc/llm-runtime";
 const DEFAULT_DRAIN_SECONDS = 60;
 const DEFAULT_TARGET_QUEUE_DEPTH = 4;
 
+/** Model load can take minutes on a cold cache: up to 15 minutes of startup before liveness starts. */
+export const STARTUP_PROBE = { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10, failureThreshold: 90 };
+
+/**
+ * What a cold start may take before the startup probe even begins, in seconds. Budgets, not measurements:
+ * a GPU node from zero (autoscaler reaction plus instance boot and join, about 5 min), its driver and device
+ * plugin (GPU operator driver install, about 10 min), and the image plus model fetch by the init container
+ * (tens of GB from an object store, 20 min).
+ */
+export const COLD_START_BUDGET_SECONDS = { nodeProvisioning: 300, gpuDriver: 600, imageAndModelFetch: 1200 };
+
+/** Worst case the startup probe allows: initial delay plus every failed attempt (Kubernetes' own arithmetic). */
+export function startupWorstCaseSeconds(probe: {
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  failureThreshold?: number;
+}) {
+  return (probe.initialDelaySeconds ?? 0) + (probe.failureThreshold ?? 3) * (probe.periodSeconds ?? 10);
+}
+
+/**
+ * Pulumi's wait for the Deployment (its default is 10 minutes, shorter than the probe alone allows): the probe's
+ * worst case plus the cold-start budget, plus a margin, so a slow but healthy first start is never failed.
+ */
+export function deploymentTimeouts(probe = STARTUP_PROBE): { create: string; update: string } {
+  const b = COLD_START_BUDGET_SECONDS;
+  const seconds = startupWorstCaseSeconds(probe) + b.nodeProvisioning + b.gpuDriver + b.imageAndModelFetch + 300;
+  const minutes = `${Math.ceil(seconds / 60)}m`;
+  return { create: minutes, update: minutes };
+}
+
 export class LlmService extends pulumi.ComponentResource {
   readonly deployment: k8s.apps.v1.Deployment;
   readonly service: k8s.core.v1.Service;
   readonly labels: Record<string, string>;
+  /** How long Pulumi waits for the Deployment to become ready (derived from the startup probe). */
+  readonly timeouts: { create: string; update: string };
 
   constructor(name: string, args: LlmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:serving:LlmService", name, {}, opts);
@@ -98,6 +131,7 @@ export class LlmService extends pulumi.ComponentResource {
       cluster.gpu.enabled && model.gpus > 0 ? { [cluster.gpu.resourceName]: String(model.gpus) } : {};
     const onGpu = Object.keys(gpuLimits).length > 0;
 
+    this.timeouts = deploymentTimeouts(STARTUP_PROBE);
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
@@ -170,8 +204,7 @@ export class LlmService extends pulumi.ComponentResource {
                   securityContext: restrictedContainerSecurityContext,
                   readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
                   livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
-                  // Model load can take minutes on a cold cache: allow up to 15 minutes before liveness starts.
-                  startupProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10, failureThreshold: 90 },
+                  startupProbe: STARTUP_PROBE,
                   volumeMounts: [
                     { name: "model", mountPath: MODEL_MOUNT, readOnly: model.source.kind !== "demo" },
                     { name: "api-keys", mountPath: KEYS_DIR, readOnly: true },
@@ -188,7 +221,7 @@ export class LlmService extends pulumi.ComponentResource {
           },
         },
       },
-      child,
+      { ...child, customTimeouts: this.timeouts },
     );
 
     this.service = new k8s.core.v1.Service(

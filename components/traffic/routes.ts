@@ -5,6 +5,14 @@ import type * as pulumi from "@pulumi/pulumi";
 export const GATEWAY_API = "gateway.networking.k8s.io";
 export const ENVOY_GATEWAY_API = "gateway.envoyproxy.io/v1alpha1";
 
+/**
+ * The only paths published through the gateway: the runtime's OpenAI-compatible API (runtime/Api/Endpoints.cs
+ * serves /v1/chat/completions, /v1/completions, /v1/models). /metrics, /healthz and /readyz stay in-cluster:
+ * Prometheus and the kubelet reach the pod directly, and the internet must not read metrics without a key.
+ * Gateway API PathPrefix matches whole path elements, so "/v1" matches /v1/... but not /v1x.
+ */
+export const PUBLIC_PATH_PREFIXES = ["/v1"] as const;
+
 /** Where routes attach: the gateway's HTTPS listener. */
 export interface ListenerRef {
   gatewayName: string;
@@ -47,7 +55,7 @@ export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomRes
         hostnames: [args.hostname],
         rules: [
           {
-            matches: [{ path: { type: "PathPrefix", value: "/" } }],
+            matches: PUBLIC_PATH_PREFIXES.map((value) => ({ path: { type: "PathPrefix", value } })),
             backendRefs: [{ name: args.backend.service, port: args.backend.port }],
             timeouts: { request: args.requestTimeout, backendRequest: args.requestTimeout },
           },

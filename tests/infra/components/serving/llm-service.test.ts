@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LlmService, validateLlmService } from "../../../../components/serving/llm-service";
+import {
+  COLD_START_BUDGET_SECONDS,
+  LlmService,
+  startupWorstCaseSeconds,
+  validateLlmService,
+} from "../../../../components/serving/llm-service";
 import type { ModelSource } from "../../../../components/serving/model-source";
 import { capture, find, get, gpuCluster, isSecret, ofType } from "../../helpers";
 
@@ -219,4 +224,49 @@ test("the demo model is generated into the writable model volume, not the read-o
   const mount = (get(c, "volumeMounts") as { mountPath: string; readOnly?: boolean }[]).find((m) => m.mountPath === dir);
   assert.ok(mount, "the demo cache dir is a mounted volume");
   assert.equal(mount.readOnly, false);
+});
+
+test("publishes only the API paths: /metrics and the probes are not routed", async () => {
+  const route = find((await deployScaled()).resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route");
+  const matches = (get(route.inputs, "spec", "rules") as unknown[]).flatMap((r) => get(r, "matches") as unknown[]);
+  assert.ok(matches.length > 0, "route has matches");
+  // Gateway API PathPrefix matches whole path elements ("/v1" matches "/v1/models", not "/v1x").
+  const routed = (path: string) =>
+    matches.some((m) => {
+      const type = get(m, "path", "type");
+      const value = String(get(m, "path", "value"));
+      if (type === "Exact") return path === value;
+      const prefix = value.replace(/\/$/, "");
+      return prefix === "" || path === prefix || path.startsWith(`${prefix}/`);
+    });
+  for (const path of ["/metrics", "/healthz", "/readyz"]) assert.ok(!routed(path), `HTTPRoute c1-m1-route routes ${path}`);
+  for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/models"]) assert.ok(routed(path), `${path} not routed`);
+});
+
+test("Pulumi waits longer for the Deployment than its startup probe plus a cold start allow", async () => {
+  let svc: LlmService | undefined;
+  const { resources } = await capture(() => {
+    svc = new LlmService("c1-m1", {
+      cluster: gpuCluster(),
+      namespace: "llm-serving",
+      model,
+      image: "ghcr.io/org/runtime:1.0.0",
+      apiKeys: "k1",
+    });
+  });
+  const c = (
+    get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec", "containers") as unknown[]
+  )[0];
+  const probe = get(c, "startupProbe") as { initialDelaySeconds?: number; periodSeconds?: number; failureThreshold?: number };
+  const b = COLD_START_BUDGET_SECONDS;
+  const worst = startupWorstCaseSeconds(probe) + b.nodeProvisioning + b.gpuDriver + b.imageAndModelFetch;
+  const toSeconds = (d: string | undefined) => {
+    const m = /^(\d+)m$/.exec(d ?? "");
+    assert.ok(m, `Deployment c1-m1 customTimeouts must be set in minutes, got ${d}`);
+    return Number(m[1]) * 60;
+  };
+  assert.ok(toSeconds(svc?.timeouts.create) > worst, `customTimeouts.create ${svc?.timeouts.create} <= ${worst}s`);
+  assert.ok(toSeconds(svc?.timeouts.update) > worst, `customTimeouts.update ${svc?.timeouts.update} <= ${worst}s`);
+  // The probe alone must already exceed Pulumi's 10-minute default, which is why the timeouts are needed.
+  assert.ok(startupWorstCaseSeconds(probe) > 600);
 });
