@@ -26,7 +26,7 @@ export interface ChartFixture {
   schema?: object;
 }
 
-/** A subtree the chart passes through without a fixed shape; `path` is dotted, `*` matches one key. */
+/** A subtree the chart passes through without a fixed shape; `path` is dotted (a dotted key quoted), `*` matches one key. */
 export interface FreeForm {
   path: string;
   why: string;
@@ -66,7 +66,8 @@ export function mergeValues(defaults: unknown, ours: unknown): unknown {
 }
 
 function matches(pattern: string, keyPath: string[]): boolean {
-  const p = pattern.split(".");
+  // Segments split on dots; a key holding a dot is written quoted, as messages print it ("grafana.ini").
+  const p = (pattern.match(/"[^"]*"|[^.]+/g) ?? []).map((seg) => seg.replace(/^"(.*)"$/, "$1"));
   return p.length === keyPath.length && p.every((seg, i) => seg === "*" || seg === keyPath[i]);
 }
 
