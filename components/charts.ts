@@ -20,7 +20,8 @@ export const CHARTS = {
     version: "77.14.0",
     repo: "https://prometheus-community.github.io/helm-charts",
   },
-  keda: { chart: "keda", version: "2.21.1", repo: "https://kedacore.github.io/charts" },
+  // 2.20.2, the newest release whose chart source could be read at its tag for the values guard's fixture.
+  keda: { chart: "keda", version: "2.20.2", repo: "https://kedacore.github.io/charts" },
   gpuOperator: { chart: "gpu-operator", version: "v25.3.4", repo: "https://helm.ngc.nvidia.com/nvidia" },
 } as const satisfies Record<string, ChartPin>;
 

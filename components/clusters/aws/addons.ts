@@ -14,8 +14,26 @@ import { POOL_LABEL } from "./node-groups";
 /** Pinned chart versions (the cluster autoscaler's image follows the control plane's minor version). */
 export const CHARTS = {
   loadBalancerController: { chart: "aws-load-balancer-controller", version: "1.13.4", repo: "https://aws.github.io/eks-charts" },
-  clusterAutoscaler: { chart: "cluster-autoscaler", version: "9.38.0", repo: "https://kubernetes.github.io/autoscaler" },
+  // Chart 9.59.0 has appVersion 1.35.0 (its ClusterRole covers volumeattachments, which 1.35 reads); the image is
+  // the newest 1.35 patch released (tag cluster-autoscaler-1.35.2), pinned here rather than derived as `.0`.
+  clusterAutoscaler: {
+    chart: "cluster-autoscaler",
+    version: "9.59.0",
+    repo: "https://kubernetes.github.io/autoscaler",
+    imageTag: "v1.35.2",
+  },
 } as const;
+
+/** The autoscaler must run the control plane's minor; a cluster on another minor needs a new pin, not a guess. */
+export function clusterAutoscalerImageTag(clusterVersion: string): string {
+  const tag = CHARTS.clusterAutoscaler.imageTag;
+  if (!tag.startsWith(`v${clusterVersion}.`)) {
+    throw new Error(
+      `clusters[].version ${clusterVersion}: the pinned cluster-autoscaler image ${tag} is for another minor; pin a chart and image for ${clusterVersion} in CHARTS.clusterAutoscaler`,
+    );
+  }
+  return tag;
+}
 
 /** The encrypted default storage class this component creates. */
 export const STORAGE_CLASS = "gp3-encrypted";
@@ -196,7 +214,7 @@ export function createControllers(
         cloudProvider: "aws",
         awsRegion: region,
         autoDiscovery: { clusterName: spec.clusterName },
-        image: { tag: `v${spec.version}.0` },
+        image: { tag: clusterAutoscalerImageTag(spec.version) },
         rbac: { serviceAccount: { create: true, name: "cluster-autoscaler" } },
         nodeSelector: systemNodes,
         extraArgs: {
