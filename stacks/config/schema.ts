@@ -183,6 +183,13 @@ const eksCluster = z.strictObject({
   }),
   /** Replicate the model bucket and the image repository to a second region (the dr stack's region). */
   dr: z.strictObject({ region: awsRegion, modelBucket: s3BucketName }).optional(),
+  /**
+   * EC2 Auto Scaling's service-linked role, which the cluster key's policy names (KMS refuses a policy naming
+   * a role that does not exist). `create`: a fresh account. `existing`: an account that already has it (any
+   * Auto Scaling group ever made it, or another stack of this project in the account created it). IAM is
+   * global, so two stacks in one account cannot both create it.
+   */
+  autoScalingServiceLinkedRole: z.enum(["create", "existing"]).default("create"),
 });
 
 const aksGpuPool = z.strictObject({
@@ -237,6 +244,11 @@ const aksCluster = z.strictObject({
   }),
   /** Region holding the registry's geo-replica; the model storage replicates to the region pair (RA-GZRS). */
   drLocation: azureLocation.optional(),
+  /**
+   * The kind of principal that runs `pulumi up`: its role assignments must say so, or ARM rejects them
+   * (`UnmatchedPrincipalType`). CI runs as a service principal; a person deploying from a login sets `User`.
+   */
+  deployerPrincipalType: z.enum(["ServicePrincipal", "User", "Group"]).default("ServicePrincipal"),
 });
 
 export const clusterSchema = z.discriminatedUnion("substrate", [localCluster, onpremCluster, eksCluster, aksCluster]);

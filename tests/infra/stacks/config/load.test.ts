@@ -58,6 +58,16 @@ describe("loadSettings", () => {
     );
   });
 
+  test("an EKS cluster creates Auto Scaling's service-linked role unless told it exists; anything else is named", () => {
+    const eks = loadSettings("test", toRaw(baseInput())).clusters[1];
+    assert.ok(eks.substrate === "eks");
+    assert.equal(eks.autoScalingServiceLinkedRole, "create");
+    assert.match(
+      rejection(withValue(baseInput(), "clusters[1].autoScalingServiceLinkedRole", "adopt")),
+      /clusters\[1\]\.autoScalingServiceLinkedRole: must be one of: create, existing/,
+    );
+  });
+
   test("misspelt keys are rejected instead of silently ignored", () => {
     assert.match(rejection(withValue(baseInput(), "models[0].replica", 3)), /models\[0\]\.replica: is not a known key/);
   });

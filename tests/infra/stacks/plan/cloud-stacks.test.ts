@@ -117,3 +117,19 @@ test("prod and dr page the on-call through PagerDuty, the routing key in a Secre
     }
   }
 });
+
+test("prod creates EC2 Auto Scaling's service-linked role before its key; dr, in prod's account, uses that one", async () => {
+  const slr = (doc: PlanDocument) => of(doc, "aws:iam/serviceLinkedRole:ServiceLinkedRole");
+  assert.deepEqual(
+    slr(await plan("prod")).map((r) => get(r.inputs, "awsServiceName")),
+    ["autoscaling.amazonaws.com"],
+  );
+  assert.equal(slr(await plan("dr")).length, 0, "dr must not create a second one (IAM is global)");
+  assert.equal(slr(await plan("dev")).length, 1);
+});
+
+test("every AKS role assignment states the deployer's principal type from clusters[].deployerPrincipalType", async () => {
+  const assignments = of(await plan("staging"), "azure-native:authorization:RoleAssignment");
+  assert.ok(assignments.length > 0);
+  for (const a of assignments) assert.equal(get(a.inputs, "principalType"), "ServicePrincipal", a.name);
+});
