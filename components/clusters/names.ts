@@ -117,6 +117,14 @@ export function resourceGroupName(name: string, source: NameSource = "explicit")
   return out;
 }
 
+/**
+ * Data collection rules: at most 64 characters. Microsoft's own Container Insights onboarding templates cut
+ * their `MSCI-<region>-<cluster>` name to 64 for this reason; a long region plus a long cluster name exceeds it.
+ */
+export function dataCollectionRuleName(name: string, source: NameSource = "explicit"): string[] {
+  return length("data collection rule name", name, 1, 64, source);
+}
+
 /** Linux node pools (the GPU and system pools here). */
 export function aksNodePoolName(name: string, source: NameSource = "explicit"): string[] {
   return [
@@ -153,6 +161,7 @@ export const NAMED_RESOURCES: Readonly<Record<string, { field: string; prefixFie
   "azure-native:storage:StorageAccount": { field: "accountName", validate: storageAccountName },
   "azure-native:containerregistry:Registry": { field: "registryName", validate: containerRegistryName },
   "azure-native:containerservice:AgentPool": { field: "agentPoolName", validate: aksNodePoolName },
+  "azure-native:monitor:DataCollectionRule": { field: "dataCollectionRuleName", validate: dataCollectionRuleName },
 };
 
 export interface NameProblem {

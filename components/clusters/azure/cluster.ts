@@ -145,7 +145,8 @@ export function createControlPlane(name: string, spec: ControlPlaneSpec, opts: p
     {
       resourceGroupName,
       location,
-      dataCollectionRuleName: `MSCI-${location}-${spec.clusterName}`,
+      // Cut to the 64 characters ARM allows, as Microsoft's onboarding templates do.
+      dataCollectionRuleName: `MSCI-${location}-${spec.clusterName}`.slice(0, 64),
       kind: "Linux",
       dataSources: {
         extensions: [

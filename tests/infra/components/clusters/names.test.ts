@@ -5,6 +5,7 @@ import { roleNaming } from "../../../../components/clusters/aws/iam";
 import {
   aksNodePoolName,
   containerRegistryName,
+  dataCollectionRuleName,
   eksClusterName,
   fitName,
   iamPolicyName,
@@ -67,6 +68,8 @@ test("Azure names: Key Vault, storage account, registry, resource group, node po
   for (const bad of ["abcd", "has-hyphen", "r".repeat(51)]) assert.notDeepEqual(containerRegistryName(bad), [], bad);
   assert.deepEqual(resourceGroupName("rg-stg-weu"), []);
   for (const bad of ["", "ends.", "r".repeat(91), "has space"]) assert.notDeepEqual(resourceGroupName(bad), [], bad);
+  assert.deepEqual(dataCollectionRuleName("d".repeat(64)), []);
+  assert.notDeepEqual(dataCollectionRuleName("d".repeat(65)), []);
   assert.deepEqual(aksNodePoolName("a100"), []);
   for (const bad of ["1pool", "Pool", "pool-a", "p".repeat(13)]) assert.notDeepEqual(aksNodePoolName(bad), [], bad);
 });

@@ -246,3 +246,14 @@ test("the KMS key version the cluster pins never expires; versionless users' key
     "the storage account follows the newest data key version",
   );
 });
+
+test("the Container Insights rule's name stays within ARM's 64 characters for the longest cluster name allowed", async () => {
+  const long = `c${"x".repeat(62)}`;
+  const { resources } = await capture(() => {
+    new AksCluster(long, { ...base, location: "germanywestcentral" });
+  });
+  const dcr = resources.find((r) => r.type === "azure-native:monitor:DataCollectionRule");
+  const name = String(get(dcr?.inputs, "dataCollectionRuleName"));
+  assert.ok(name.startsWith("MSCI-germanywestcentral-cxx"), name);
+  assert.equal(name.length, 64);
+});
