@@ -46,12 +46,15 @@ export async function capture<T>(program: () => T | Promise<T>, opts: CaptureOpt
 
   const identity = new WeakMap<pulumi.Resource, string>();
   const parents = new Map<string, string | null>();
+  const timeouts = new Map<string, NonNullable<PlannedResource["customTimeouts"]>>();
   let result: T | undefined;
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
       const key = resourceKey(args.type, args.name);
       identity.set(args.resource, key);
       parents.set(key, (args.opts.parent && identity.get(args.opts.parent)) ?? null);
+      const t = (args.opts as pulumi.CustomResourceOptions).customTimeouts;
+      if (t) timeouts.set(key, { ...t });
       return undefined;
     });
     result = await program();
@@ -61,6 +64,12 @@ export async function capture<T>(program: () => T | Promise<T>, opts: CaptureOpt
 
   const resources = recorded
     .filter((r) => r.type !== "pulumi:pulumi:Stack")
-    .map((r) => ({ type: r.type, name: r.name, parent: parents.get(resourceKey(r.type, r.name)) ?? null, inputs: r.inputs }));
+    .map((r) => {
+      const key = resourceKey(r.type, r.name);
+      const planned: PlannedResource = { type: r.type, name: r.name, parent: parents.get(key) ?? null, inputs: r.inputs };
+      const t = timeouts.get(key);
+      if (t) planned.customTimeouts = t;
+      return planned;
+    });
   return { result: result as T, resources };
 }

@@ -4,8 +4,9 @@
  * environment must survive a node drain.
  */
 import { SERVING_TIER_LABEL } from "../../components/security/namespaces";
+import { startupWorstCaseSeconds } from "../../components/serving/llm-service";
 import { HIGHLY_AVAILABLE_ENVIRONMENTS } from "../config/validators";
-import { asArray, asObj, get, id, ofType, type Obj } from "./inspect";
+import { asArray, asObj, containersOf, get, id, ofType, type Obj } from "./inspect";
 import { EXTERNAL_SERVICE_TYPES, exposedServiceViolations, GATEWAY, gatewayListenerViolations } from "./rules";
 import type { PlannedResource, Policy, Violation } from "./types";
 
@@ -161,4 +162,49 @@ export const highlyAvailableWorkloads: Policy = {
   },
 };
 
-export const KUBERNETES_POLICIES: readonly Policy[] = [externalTrafficThroughTls, servingDefaultDeny, highlyAvailableWorkloads];
+/** Pulumi's wait for a Deployment to become ready when the program sets no `customTimeouts`. */
+export const PULUMI_DEFAULT_WAIT_SECONDS = 600;
+
+/** Seconds in a Go duration string as Pulumi's `customTimeouts` takes it (`55m`, `1h30m`, `90s`); NaN if not one. */
+export function durationSeconds(text: string): number {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) return Number.NaN;
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"], 0);
+}
+
+export const rolloutWaitsForStartup: Policy = {
+  name: "rollout-waits-for-startup",
+  description:
+    "Every Deployment with a startup probe has customTimeouts (create and update) longer than the worst case that probe allows, so `pulumi up` does not fail a slow but healthy first start.",
+  check(resources) {
+    const out: Violation[] = [];
+    for (const d of ofType(resources, DEPLOYMENT)) {
+      const pod = asObj(get(d.inputs, "spec", "template", "spec"));
+      const worst = Math.max(
+        0,
+        ...[...containersOf(pod)].map((c) => {
+          const probe = get(c, "startupProbe");
+          return probe ? startupWorstCaseSeconds(asObj(probe)) : 0;
+        }),
+      );
+      if (worst === 0) continue;
+      for (const op of ["create", "update"] as const) {
+        const given = d.customTimeouts?.[op];
+        const seconds = given === undefined ? PULUMI_DEFAULT_WAIT_SECONDS : durationSeconds(given);
+        if (!(seconds > worst))
+          out.push({
+            resource: id(d),
+            message: `customTimeouts.${op} is ${given ?? "unset (Pulumi waits 10m)"}, not longer than the ${worst}s its startup probe allows`,
+          });
+      }
+    }
+    return out;
+  },
+};
+
+export const KUBERNETES_POLICIES: readonly Policy[] = [
+  externalTrafficThroughTls,
+  servingDefaultDeny,
+  highlyAvailableWorkloads,
+  rolloutWaitsForStartup,
+];

@@ -5,6 +5,8 @@ export interface PlannedResource {
   /** `type::name` of the parent component, or null at the top of the stack. */
   parent: string | null;
   inputs: Record<string, unknown>;
+  /** The resource's `customTimeouts` option, where the program set one (Pulumi's default wait is 10 minutes). */
+  customTimeouts?: { create?: string; update?: string; delete?: string };
 }
 
 export interface PolicyContext {

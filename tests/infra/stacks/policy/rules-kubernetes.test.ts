@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  durationSeconds,
   externalTrafficThroughTls,
   highlyAvailableWorkloads,
+  rolloutWaitsForStartup,
   servingDefaultDeny,
 } from "../../../../stacks/policy/rules-kubernetes";
 import type { PlannedResource } from "../../../../stacks/policy/types";
@@ -153,4 +155,44 @@ test("highly-available-workloads fails in prod without a PDB, with one replica, 
 test("highly-available-workloads applies to dr too and to nothing outside prod and dr", () => {
   assert.equal(highlyAvailableWorkloads.check([deployment(1)], { environment: "dr" }).length, 2);
   assert.deepEqual(highlyAvailableWorkloads.check([deployment(1)], { environment: "staging" }), []);
+});
+
+const probed = (customTimeouts?: PlannedResource["customTimeouts"]): PlannedResource => ({
+  ...res("apps/v1:Deployment", "model", {
+    metadata: { name: "model" },
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            { name: "runtime", startupProbe: { httpGet: { path: "/readyz" }, periodSeconds: 10, failureThreshold: 90 } },
+          ],
+        },
+      },
+    },
+  }),
+  customTimeouts,
+});
+
+test("rollout-waits-for-startup: Pulumi's 10-minute default is shorter than a 15-minute startup probe", () => {
+  const v = rolloutWaitsForStartup.check([probed()], prod);
+  assert.equal(v.length, 2);
+  assert.match(v[0].message, /customTimeouts\.create is unset \(Pulumi waits 10m\), not longer than the 900s/);
+  assert.equal(v[0].resource, "kubernetes:apps/v1:Deployment::model");
+});
+
+test("rollout-waits-for-startup passes when both waits exceed the probe, fails on the one that does not", () => {
+  assert.deepEqual(rolloutWaitsForStartup.check([probed({ create: "55m", update: "55m" })], prod), []);
+  const v = rolloutWaitsForStartup.check([probed({ create: "1h", update: "15m" })], prod);
+  assert.deepEqual(
+    v.map((x) => x.message.split(" ")[0]),
+    ["customTimeouts.update"],
+  );
+});
+
+test("durationSeconds reads Go durations and refuses anything else", () => {
+  assert.equal(durationSeconds("55m"), 3300);
+  assert.equal(durationSeconds("1h30m"), 5400);
+  assert.equal(durationSeconds("90s"), 90);
+  assert.ok(Number.isNaN(durationSeconds("55")));
+  assert.ok(Number.isNaN(durationSeconds("5 m")));
 });
