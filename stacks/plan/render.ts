@@ -1,11 +1,18 @@
 /** Renders a plan for people (a table) or for machines (one JSON document, secrets masked). */
 import { renderCost, type CostEstimate } from "../cost/estimate";
 import { maskSecrets } from "../policy/inspect";
+import type { PlannedResource } from "../policy/types";
 import type { Plan } from "./run";
 
 export interface PlanDocument {
   stack: string;
-  resources: { type: string; name: string; parent: string | null; inputs: unknown }[];
+  resources: {
+    type: string;
+    name: string;
+    parent: string | null;
+    inputs: unknown;
+    customTimeouts?: PlannedResource["customTimeouts"];
+  }[];
   policies: { name: string; passed: boolean; message: string }[];
   cost: CostEstimate;
 }
@@ -13,7 +20,13 @@ export interface PlanDocument {
 export function toDocument(plan: Plan): PlanDocument {
   return {
     stack: plan.stack,
-    resources: plan.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, inputs: maskSecrets(r.inputs) })),
+    resources: plan.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: r.parent,
+      inputs: maskSecrets(r.inputs),
+      ...(r.customTimeouts ? { customTimeouts: r.customTimeouts } : {}),
+    })),
     policies: plan.policies.map((p) => ({ name: p.name, passed: p.passed, message: p.message })),
     cost: plan.cost,
   };
