@@ -43,10 +43,14 @@ public sealed class CompletionHandler(
         catch (JsonException ex)
         {
             var param = ex.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null;
+            // A string field (model, role) with invalid UTF-8 or an unpaired surrogate escape: the serializer wraps
+            // the decoder's error; say what is wrong with it, as for the fields read later.
+            var badText = ex.InnerException is InvalidOperationException or System.Text.DecoderFallbackException;
             var message = param is null
                 ? "The request body is not valid JSON."
+                : badText ? RequestValidator.InvalidText(param)
                 : $"Invalid value for '{param}': the JSON type or syntax is wrong.";
-            throw new RequestValidationException(message, param, "invalid_json");
+            throw new RequestValidationException(message, param, param is not null && badText ? "invalid_value" : "invalid_json");
         }
     }
 

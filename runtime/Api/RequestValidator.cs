@@ -74,8 +74,8 @@ public sealed class RequestValidator(IOptions<RuntimeOptions> options, ModelHost
         var prompt = request.Prompt;
         string? text = prompt?.ValueKind switch
         {
-            JsonValueKind.String => prompt.Value.GetString(),
-            JsonValueKind.Array when prompt.Value.GetArrayLength() == 1 && prompt.Value[0].ValueKind == JsonValueKind.String => prompt.Value[0].GetString(),
+            JsonValueKind.String => Text(prompt.Value, "prompt"),
+            JsonValueKind.Array when prompt.Value.GetArrayLength() == 1 && prompt.Value[0].ValueKind == JsonValueKind.String => Text(prompt.Value[0], "prompt"),
             JsonValueKind.Array => throw new RequestValidationException("prompt arrays must hold exactly one string (batched prompts are not supported).", "prompt"),
             _ => null,
         };
@@ -89,16 +89,19 @@ public sealed class RequestValidator(IOptions<RuntimeOptions> options, ModelHost
         switch (content?.ValueKind)
         {
             case JsonValueKind.String:
-                return content.Value.GetString()!;
+                return Text(content.Value, field);
             case JsonValueKind.Array:
                 var parts = new List<string>();
+                var index = 0;
                 foreach (var part in content.Value.EnumerateArray())
                 {
+                    // ValueEquals compares the raw JSON text, so a badly encoded "type" is just not "text".
                     if (part.ValueKind != JsonValueKind.Object
-                        || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "text"
+                        || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals("text")
                         || !part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
                         throw new RequestValidationException($"{field}: only text content parts are supported.", field);
-                    parts.Add(text.GetString()!);
+                    parts.Add(Text(text, $"{field}[{index}].text"));
+                    index++;
                 }
                 return string.Concat(parts);
             case JsonValueKind.Null or null:
@@ -108,6 +111,25 @@ public sealed class RequestValidator(IOptions<RuntimeOptions> options, ModelHost
         }
     }
 
+    /// <summary>
+    /// A JSON string's text. JsonElement decodes only here, and throws InvalidOperationException for invalid UTF-8
+    /// bytes or an unpaired surrogate escape ("\ud800"): bad client input, so a 400 naming the field, not a 500.
+    /// </summary>
+    private static string Text(JsonElement element, string field)
+    {
+        try
+        {
+            return element.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new RequestValidationException(InvalidText(field), field);
+        }
+    }
+
+    public static string InvalidText(string field) =>
+        $"{field} is not valid text: it holds invalid UTF-8 bytes or an unpaired UTF-16 surrogate escape (such as \\ud800).";
+
     private static IReadOnlyList<string> StopStrings(JsonElement? stop)
     {
         List<string> stops;
@@ -116,7 +138,7 @@ public sealed class RequestValidator(IOptions<RuntimeOptions> options, ModelHost
             case null or JsonValueKind.Null:
                 return [];
             case JsonValueKind.String:
-                stops = [stop.Value.GetString()!];
+                stops = [Text(stop.Value, "stop")];
                 break;
             case JsonValueKind.Array:
                 stops = [];
@@ -124,7 +146,7 @@ public sealed class RequestValidator(IOptions<RuntimeOptions> options, ModelHost
                 {
                     if (s.ValueKind != JsonValueKind.String)
                         throw new RequestValidationException("stop must be a string or an array of strings.", "stop");
-                    stops.Add(s.GetString()!);
+                    stops.Add(Text(s, "stop"));
                 }
                 break;
             default:

@@ -31,7 +31,8 @@ public sealed class LlmModel : IDisposable
     /// <summary>Loads a model folder; failures become <see cref="ModelLoadException"/> with a message that says what is missing.</summary>
     public static LlmModel Load(EngineOptions options)
     {
-        var dir = options.ModelPath;
+        // Full path, so that every message says which folder was checked.
+        var dir = Path.GetFullPath(options.ModelPath);
         if (!Directory.Exists(dir))
             throw new ModelLoadException($"Model folder '{dir}' does not exist.");
         var configPath = Path.Combine(dir, "genai_config.json");

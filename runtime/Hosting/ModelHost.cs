@@ -67,13 +67,17 @@ public sealed class ModelHost(
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Loading starts once Kestrel listens: a port that is taken fails the start before a model (gigabytes, minutes)
+    /// is read for nothing, and a process that exits then does not cut a load short.
+    /// </summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
     {
         _loading = Task.Run(Load, CancellationToken.None);
         return Task.CompletedTask;
     }
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private void Load()
     {
@@ -107,10 +111,12 @@ public sealed class ModelHost(
         }
         catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException)
         {
-            StartupError = ex.Message;
+            StartupError = $"{(_options.Demo ? "Runtime:Demo (--demo)" : "Runtime:Model (--model)")}: {ex.Message}";
             _state = ServingState.Failed;
-            logger.LogCritical("Model could not be loaded: {Error}", ex.Message);
-            lifetime.StopApplication();
+            logger.LogCritical("Model could not be loaded: {Error}", StartupError);
+            // Stopping while the host still starts cancels Kestrel's bind, and the host's start then throws a
+            // TaskCanceledException instead of returning: stop once started (at once when it already has).
+            lifetime.ApplicationStarted.Register(lifetime.StopApplication);
         }
     }
 

@@ -13,12 +13,17 @@ public static class RuntimeApp
     /// <param name="settings">Highest-priority configuration, e.g. from the command line ("Runtime:Model" = dir).</param>
     public static WebApplication Create(string[] args, IReadOnlyDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        // Relative paths in settings (--model dir, --api-keys-file keys.txt) mean the caller's folder, the one the
+        // process started in. appsettings.json is the app's own file: read it from beside the binary, wherever the
+        // caller stands (the content root would otherwise be the current folder).
+        var startDirectory = Environment.CurrentDirectory;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         builder.Services.AddOptions<RuntimeOptions>()
             .Bind(builder.Configuration.GetSection(RuntimeOptions.Section))
+            .PostConfigure(o => o.ResolvePaths(startDirectory))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<RuntimeOptions>, RuntimeOptionsValidator>();
         var runtime = builder.Configuration.GetSection(RuntimeOptions.Section).Get<RuntimeOptions>() ?? new RuntimeOptions();

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
 namespace LlmInfra.Runtime.Hosting;
@@ -56,20 +58,26 @@ public static class RuntimeCommandLine
 
     private static bool IsInfoRequest(string[] args) => args.Any(a => a is "-h" or "--help" or "-?" or "--version");
 
-    /// <summary>Runs the server until SIGTERM/Ctrl+C. 0 after a clean drain, 1 when the model cannot load, 2 for bad settings.</summary>
+    /// <summary>The generic host's category; it logs a failed start with a stack trace, which this class reports as one line.</summary>
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
+    /// <summary>
+    /// Runs the server until SIGTERM/Ctrl+C. 0 after a clean drain, 1 when the model cannot load or the listen address
+    /// cannot be bound, 2 for bad settings.
+    /// </summary>
     public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> settings, string[] args)
     {
+        ModelHost? host = null;
         try
         {
-            var app = RuntimeApp.Create(args, settings);
+            // Every failure caught below is reported as one line; a fault nobody expected still ends the process
+            // with its stack trace (it is not caught here).
+            var app = RuntimeApp.Create(args, settings, b => b.Logging.AddFilter(HostCategory, LogLevel.Critical));
             // RunAsync disposes the app, so take what is read afterwards first.
-            var host = app.Services.GetRequiredService<ModelHost>();
+            host = app.Services.GetRequiredService<ModelHost>();
             await app.RunAsync();
             if (host.StartupError is { } error)
-            {
-                await Console.Error.WriteLineAsync($"Startup failed: {error}");
-                return 1;
-            }
+                return await Fail(1, $"Startup failed: {error}");
             return 0;
         }
         catch (OptionsValidationException ex)
@@ -78,11 +86,31 @@ public static class RuntimeCommandLine
                 await Console.Error.WriteLineAsync($"Invalid configuration: {failure}");
             return 2;
         }
+        catch (OperationCanceledException) when (host?.StartupError is { } error)
+        {
+            // The model failed while the host was still starting (ModelHost defers the stop; this is the backstop).
+            return await Fail(1, $"Startup failed: {error}");
+        }
+        catch (IOException ex) when (ex.InnerException is AddressInUseException)
+        {
+            // Kestrel's message names the address, e.g. "Failed to bind to address http://127.0.0.1:8080: address already in use."
+            return await Fail(1, $"Startup failed: --urls (urls / ASPNETCORE_URLS): {ex.Message}");
+        }
+        catch (SocketException ex)
+        {
+            // Other bind failures, e.g. a port below 1024 without the privilege.
+            return await Fail(1, $"Startup failed: --urls (urls / ASPNETCORE_URLS): cannot listen: {ex.Message}");
+        }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException)
         {
-            // Unreadable key file, malformed appsettings value, address already in use, ...
-            await Console.Error.WriteLineAsync($"Startup failed: {ex.Message}");
-            return 2;
+            // Unreadable key file, malformed appsettings value, ...
+            return await Fail(2, $"Startup failed: {ex.Message}");
         }
+    }
+
+    private static async Task<int> Fail(int code, string message)
+    {
+        await Console.Error.WriteLineAsync(message);
+        return code;
     }
 }

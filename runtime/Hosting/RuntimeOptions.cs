@@ -64,4 +64,14 @@ public sealed class RuntimeOptions
 
     /// <summary>Log prompt and completion text (debugging only; off by default).</summary>
     public bool LogPrompts { get; set; }
+
+    /// <summary>Makes the file and folder settings absolute, relative ones against <paramref name="baseDirectory"/>.</summary>
+    public void ResolvePaths(string baseDirectory)
+    {
+        Model = Resolve(Model);
+        ApiKeysFile = Resolve(ApiKeysFile);
+        DemoCacheDir = Resolve(DemoCacheDir);
+
+        string? Resolve(string? path) => string.IsNullOrWhiteSpace(path) ? path : Path.GetFullPath(path, baseDirectory);
+    }
 }

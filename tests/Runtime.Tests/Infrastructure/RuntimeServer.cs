@@ -33,7 +33,9 @@ public sealed class RuntimeServer : IAsyncDisposable
 
     public ModelHost Host => App.Services.GetRequiredService<ModelHost>();
 
-    public static async Task<RuntimeServer> StartAsync(string? modelDir = null, IDictionary<string, string?>? overrides = null)
+    /// <param name="configure">Extra builder setup, e.g. a log provider to inspect.</param>
+    public static async Task<RuntimeServer> StartAsync(string? modelDir = null, IDictionary<string, string?>? overrides = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var keyFile = Path.Combine(Path.GetTempPath(), $"llm-infra-keys-{Guid.NewGuid():N}.txt");
         await File.WriteAllTextAsync(keyFile, $"# test keys\n\n{ApiKey}\nsk-other-key\n");
@@ -48,7 +50,11 @@ public sealed class RuntimeServer : IAsyncDisposable
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
             settings[key] = value;
 
-        var app = RuntimeApp.Create([], settings, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        var app = RuntimeApp.Create([], settings, builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            configure?.Invoke(builder);
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var server = new RuntimeServer(app, new Uri(address), keyFile);
