@@ -15,5 +15,5 @@ for url in "${endpoints[@]}"; do
   base="${url%/}"
   base="${base%/v1}" # the smoke command takes the base URL and calls /readyz and /v1/... itself
   echo "smoke: $stack $base"
-  dotnet run --project runtime/Smoke -c Release -- --url "$base" --api-key-file "$key_file"
+  dotnet run --project runtime/Smoke -c Release -- --url "$base" --api-keys-file "$key_file"
 done

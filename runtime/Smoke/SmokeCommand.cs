@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace LlmInfra.Smoke;
 
 /// <summary>
-/// Command line: <c>--url &lt;base&gt; --api-key-file &lt;f&gt;</c> plus thresholds. Exit codes: 0 every step passed,
+/// Command line: <c>--url &lt;base&gt; --api-keys-file &lt;f&gt;</c> plus thresholds. Exit codes: 0 every step passed,
 /// 1 a step failed, 2 bad usage (missing option, unreadable key file).
 /// </summary>
 public static class SmokeCommand
@@ -11,7 +11,7 @@ public static class SmokeCommand
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var url = new Option<string>("--url") { Description = "Base URL of the service, e.g. https://llama.llm.example.com", Required = true };
-        var keyFile = new Option<FileInfo>("--api-key-file") { Description = "File whose first non-comment line is the API key." };
+        var keyFile = new Option<FileInfo>("--api-keys-file", "--api-key-file") { Description = "File whose first non-comment line is the API key (the server's spelling; --api-key-file is the old one, still accepted)." };
         var noAuth = new Option<bool>("--no-auth") { Description = "Call without a key (local runtimes started with --no-auth)." };
         var model = new Option<string>("--model") { Description = "Model id to call; default: the first one /v1/models lists." };
         var maxTtft = new Option<int>("--max-ttft-ms") { Description = "Fail when streaming time to first token exceeds this (default 10000).", DefaultValueFactory = _ => 10_000 };
@@ -37,14 +37,14 @@ public static class SmokeCommand
 
         string? key = null;
         var file = parsed.GetValue(keyFile);
-        if (file is null && !parsed.GetValue(noAuth)) return Usage(error, "--api-key-file is required (or --no-auth for a runtime without keys)");
+        if (file is null && !parsed.GetValue(noAuth)) return Usage(error, "--api-keys-file is required (or --no-auth for a runtime without keys)");
         if (file is not null)
         {
-            if (!file.Exists) return Usage(error, $"--api-key-file: '{file.FullName}' does not exist");
+            if (!file.Exists) return Usage(error, $"--api-keys-file: '{file.FullName}' does not exist");
             key = (await File.ReadAllLinesAsync(file.FullName, cancellationToken))
                 .Select(l => l.Trim())
                 .FirstOrDefault(l => l.Length > 0 && !l.StartsWith('#'));
-            if (key is null) return Usage(error, $"--api-key-file: '{file.FullName}' holds no key");
+            if (key is null) return Usage(error, $"--api-keys-file: '{file.FullName}' holds no key");
         }
 
         var options = new SmokeOptions

@@ -29,7 +29,7 @@ public sealed class SmokeTests(SharedServerFixture fixture) : IDisposable
     [Fact]
     public async Task Passes_against_a_healthy_runtime_and_reports_time_to_first_token()
     {
-        var (code, output, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), "--api-key-file", _keyFile);
+        var (code, output, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), "--api-keys-file", _keyFile);
 
         Assert.True(code == 0, error);
         foreach (var step in new[] { "readyz", "models", "chat", "stream" })
@@ -39,12 +39,23 @@ public sealed class SmokeTests(SharedServerFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Takes_the_servers_spelling_of_the_key_file_option_and_still_the_old_one()
+    {
+        // The server reads --api-keys-file; scripts written for the smoke tool's former --api-key-file keep working.
+        foreach (var option in new[] { "--api-keys-file", "--api-key-file" })
+        {
+            var (code, _, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), option, _keyFile);
+            Assert.True(code == 0, $"{option}: {error}");
+        }
+    }
+
+    [Fact]
     public async Task A_refused_key_fails_at_the_first_authenticated_step()
     {
         var wrong = WriteKeyFile("sk-not-a-key");
         try
         {
-            var (code, _, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), "--api-key-file", wrong);
+            var (code, _, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), "--api-keys-file", wrong);
 
             Assert.Equal(1, code);
             Assert.Contains("PASS  readyz", error);
@@ -62,7 +73,7 @@ public sealed class SmokeTests(SharedServerFixture fixture) : IDisposable
     [Fact]
     public async Task A_model_that_is_not_served_is_named()
     {
-        var (code, _, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), "--api-key-file", _keyFile, "--model", "gpt-9");
+        var (code, _, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), "--api-keys-file", _keyFile, "--model", "gpt-9");
 
         Assert.Equal(1, code);
         Assert.Contains("model 'gpt-9' is not served; /v1/models lists: tiny", error);
@@ -105,8 +116,8 @@ public sealed class SmokeTests(SharedServerFixture fixture) : IDisposable
 
     [Theory]
     [InlineData(new string[0], "--url")]
-    [InlineData(new[] { "--url", "http://127.0.0.1:1" }, "--api-key-file is required")]
-    [InlineData(new[] { "--url", "http://127.0.0.1:1", "--api-key-file", "/nonexistent/key" }, "does not exist")]
+    [InlineData(new[] { "--url", "http://127.0.0.1:1" }, "--api-keys-file is required")]
+    [InlineData(new[] { "--url", "http://127.0.0.1:1", "--api-keys-file", "/nonexistent/key" }, "does not exist")]
     [InlineData(new[] { "--url", "ftp://host", "--no-auth" }, "--url must be an absolute http(s) URL")]
     [InlineData(new[] { "--url", "http://127.0.0.1:1", "--no-auth", "--max-ttft-ms", "0" }, "--max-ttft-ms must be > 0")]
     public async Task Bad_usage_exits_2_and_names_the_option(string[] args, string expected)

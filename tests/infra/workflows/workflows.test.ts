@@ -122,7 +122,7 @@ test("the helper scripts parse with bash -n and call the smoke command exactly a
   for (const s of readdirSync(dir)) await run("bash", ["-n", path.join(dir, s)]);
   assert.match(
     readFileSync(path.join(dir, "smoke.sh"), "utf8"),
-    /dotnet run --project runtime\/Smoke -c Release -- --url "\$base" --api-key-file "\$key_file"/,
+    /dotnet run --project runtime\/Smoke -c Release -- --url "\$base" --api-keys-file "\$key_file"/,
   );
 });
 
