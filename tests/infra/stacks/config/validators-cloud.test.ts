@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readStackConfigFile } from "../../../../stacks/plan/stack-file";
-import { loadSettings } from "../../../../stacks/config/load";
+import { settingsOf } from "./fixtures";
 import type { Settings } from "../../../../stacks/config/schema";
 import {
   validateCloudRegions,
@@ -12,16 +11,6 @@ import {
   validateNetworkOverlaps,
 } from "../../../../stacks/config/validators";
 import { formatIssue } from "../../../../stacks/config/issues";
-
-function settingsOf(stack: string): Settings {
-  const cfg = readStackConfigFile(stack);
-  const raw = new Map(
-    Object.entries(cfg.config)
-      .filter(([k]) => k.startsWith(`${cfg.project}:`))
-      .map(([k, v]) => [k.slice(cfg.project.length + 1), { value: v, secret: cfg.secretKeys.includes(k) }] as const),
-  );
-  return loadSettings(stack, raw);
-}
 
 const prod = () => settingsOf("prod");
 const eks = (s: Settings) => s.clusters.find((c) => c.substrate === "eks")!;

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { formatIssue } from "../../../../stacks/config/issues";
-import { loadSettings } from "../../../../stacks/config/load";
 import type { Settings } from "../../../../stacks/config/schema";
 import {
   AZURE_GPU_VM_SHAPES,
@@ -17,17 +16,8 @@ import {
   memoryMiB,
   validateModelFitsPools,
 } from "../../../../stacks/config/validators";
-import { readStackConfigFile } from "../../../../stacks/plan/stack-file";
+import { settingsOf } from "./fixtures";
 
-function settingsOf(stack: string): Settings {
-  const cfg = readStackConfigFile(stack);
-  const raw = new Map(
-    Object.entries(cfg.config)
-      .filter(([k]) => k.startsWith(`${cfg.project}:`))
-      .map(([k, v]) => [k.slice(cfg.project.length + 1), { value: v, secret: cfg.secretKeys.includes(k) }] as const),
-  );
-  return loadSettings(stack, raw);
-}
 const messages = (s: Pick<Settings, "clusters" | "models">) => validateModelFitsPools(s).map(formatIssue);
 
 describe("allocatable resources", () => {
