@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.ML.OnnxRuntimeGenAI;
@@ -13,7 +12,7 @@ namespace LlmInfra.Engine;
 /// GenAI cannot add a sequence to a running generator, so requests that arrive later form a new cohort on the same
 /// worker, and the worker steps its cohorts in turn: a newcomer waits one step, not a whole generation.
 /// </summary>
-public sealed class GenerationScheduler : IDisposable
+public sealed class GenerationScheduler : IGenerationBackend
 {
     private readonly LlmModel _model;
     private readonly SchedulerOptions _options;
@@ -62,10 +61,6 @@ public sealed class GenerationScheduler : IDisposable
     /// <summary>Raised when a worker starts a generator, with the number of requests batched into it.</summary>
     public event Action<int>? BatchStarted;
 
-    /// <summary>Renders chat messages with the model's template and submits them.</summary>
-    public Generation SubmitChat(IReadOnlyList<ChatMessage> messages, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
-        Submit(_model.ApplyChatTemplate(messages), sampling, cancellationToken);
-
     /// <summary>
     /// Queues a prompt. Throws <see cref="PromptTooLongException"/>, <see cref="QueueFullException"/> or
     /// <see cref="SchedulerClosedException"/>; cancelling the token ends the generation with <see cref="FinishReason.Cancelled"/>.
@@ -93,18 +88,6 @@ public sealed class GenerationScheduler : IDisposable
         // Registered after queueing: a token that is already cancelled removes the request again at once.
         pending.Watch(cancellationToken, _options.RequestTimeout, OnCancelled);
         return new Generation(pending.Channel.Reader, pending.Result.Task, tokens.Length);
-    }
-
-    /// <summary>Generates to the end and returns the result.</summary>
-    public Task<GenerationResult> GenerateAsync(string prompt, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
-        Submit(prompt, sampling, cancellationToken).Completion;
-
-    /// <summary>Streams text pieces as they are generated.</summary>
-    public async IAsyncEnumerable<string> StreamAsync(string prompt, SamplingOptions sampling, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var generation = Submit(prompt, sampling, cancellationToken);
-        await foreach (var piece in generation.Text.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-            yield return piece;
     }
 
     /// <summary>

@@ -13,6 +13,9 @@ public sealed record SamplingOptions
     public long? Seed { get; init; }
     public IReadOnlyList<string> Stop { get; init; } = [];
 
+    /// <summary>Constrains the output (JSON schema, regex or Lark grammar) through GenAI's guidance; null for none.</summary>
+    public Guidance? Guidance { get; init; }
+
     public bool IsGreedy => Temperature <= 0;
 
     /// <summary>
@@ -24,6 +27,27 @@ public sealed record SamplingOptions
         IsGreedy ? "greedy"
         : Seed is not null ? uniqueToken
         : (Temperature, TopP, TopK);
+}
+
+/// <summary>The kinds of output constraint GenAI's guidance accepts.</summary>
+public enum GuidanceKind
+{
+    JsonSchema,
+    Regex,
+    LarkGrammar,
+}
+
+/// <summary>An output constraint: its kind and its text (a JSON schema, a regular expression or a Lark grammar).</summary>
+public sealed record Guidance(GuidanceKind Kind, string Data)
+{
+    /// <summary>The type name GenAI's guidance calls take (OgaGeneratorParamsSetGuidance, OgaTurnOptionsSetGuidance).</summary>
+    public string NativeType => Kind switch
+    {
+        GuidanceKind.JsonSchema => "json_schema",
+        GuidanceKind.Regex => "regex",
+        GuidanceKind.LarkGrammar => "lark_grammar",
+        _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null),
+    };
 }
 
 /// <summary>Why a generation ended.</summary>
@@ -53,7 +77,8 @@ public sealed record GenerationResult(
     int CompletionTokens,
     TimeSpan QueueTime,
     TimeSpan? TimeToFirstToken,
-    TimeSpan Duration);
+    TimeSpan Duration,
+    int CachedPromptTokens = 0);
 
 /// <summary>Thrown by <see cref="GenerationScheduler.Submit"/> when the queue is full.</summary>
 public sealed class QueueFullException(int capacity)

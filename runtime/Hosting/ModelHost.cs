@@ -24,7 +24,7 @@ public sealed class ModelHost(
 {
     private readonly RuntimeOptions _options = options.Value;
     private volatile ServingState _state = ServingState.Loading;
-    private GenerationScheduler? _scheduler;
+    private IGenerationBackend? _scheduler;
     private LlmModel? _model;
     private Task _loading = Task.CompletedTask;
 
@@ -36,8 +36,8 @@ public sealed class ModelHost(
     /// <summary>The id clients use; known before the model is loaded.</summary>
     public string ModelName { get; } = ResolveModelName(options.Value);
 
-    /// <summary>The scheduler once <see cref="State"/> has been <see cref="ServingState.Ready"/>.</summary>
-    public GenerationScheduler? Scheduler => _scheduler;
+    /// <summary>The generation backend once <see cref="State"/> has been <see cref="ServingState.Ready"/>.</summary>
+    public IGenerationBackend? Scheduler => _scheduler;
 
     /// <summary>Completes when loading finished (either way).</summary>
     public Task Loaded => _loading;

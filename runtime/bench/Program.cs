@@ -51,7 +51,7 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
     // The raw loop runs on the very same loaded model (same ONNX Runtime session and settings), while the server is idle.
     var model = host.Scheduler!.Model;
     var batchSizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
-    host.Scheduler.BatchStarted += batchSizes.Enqueue;
+    if (host.Scheduler is GenerationScheduler cohorts) cohorts.BatchStarted += batchSizes.Enqueue;
     var rendered = prompts.Select(p => model.ApplyChatTemplate([new ChatMessage("user", p)])).ToArray();
     // Warm-up at full length: the first requests pay for JIT compilation of the HTTP, JSON and streaming paths
     // (about a quarter more CPU per token in the first block when this was 4 tokens); measure the steady state.
