@@ -3,6 +3,7 @@ using System.Text.Json;
 using LlmInfra.Engine;
 using LlmInfra.Runtime.Hosting;
 using LlmInfra.Runtime.Observability;
+using LlmInfra.Runtime.Security;
 using Microsoft.Extensions.Options;
 
 namespace LlmInfra.Runtime.Api;
@@ -87,6 +88,7 @@ public sealed class CompletionHandler(
             return;
         }
         log.PromptTokens = generation.PromptTokens;
+        var usage = TokenUsage.Track(context, generation.PromptTokens);
 
         var timing = new TokenTiming(metrics, log);
         var sse = request.Stream ? new SseWriter(context) : null;
@@ -102,6 +104,7 @@ public sealed class CompletionHandler(
                 while (reader.TryRead(out var piece))
                 {
                     timing.Piece();
+                    usage.Piece();
                     sse?.Append(format.Delta(piece));
                 }
                 if (sse is not null) await sse.FlushAsync();
@@ -118,6 +121,7 @@ public sealed class CompletionHandler(
 
         var result = await generation.Completion;
         log.CompletionTokens = result.CompletionTokens;
+        usage.Finish(result.CompletionTokens);
         metrics.Tokens(result.PromptTokens, result.CompletionTokens);
         if (options.Value.LogPrompts)
             logger.LogInformation("completion id={RequestId} text={Completion}", context.TraceIdentifier, result.Text);

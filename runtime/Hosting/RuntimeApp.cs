@@ -46,6 +46,8 @@ public static class RuntimeApp
             var o = sp.GetRequiredService<IOptions<RuntimeOptions>>().Value;
             return new ApiKeyHolder(o.NoAuth ? null : ApiKeyStore.FromFile(o.ApiKeysFile!));
         });
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<TenantLimits>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -53,6 +55,7 @@ public static class RuntimeApp
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseMiddleware<ReadinessGateMiddleware>();
+        app.UseMiddleware<TenantLimitMiddleware>();
         app.MapRuntimeEndpoints();
         return app;
     }

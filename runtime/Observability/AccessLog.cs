@@ -7,6 +7,8 @@ namespace LlmInfra.Runtime.Observability;
 public sealed class AccessLogFeature
 {
     public string? KeyFingerprint { get; set; }
+    /// <summary>The id of the key from the key file, once the key was accepted.</summary>
+    public string? KeyId { get; set; }
     public int PromptTokens { get; set; }
     public int CompletionTokens { get; set; }
     public TimeSpan? TimeToFirstToken { get; set; }
@@ -33,7 +35,7 @@ public sealed class AccessLogFeature
 }
 
 /// <summary>
-/// One structured line per API request (id, key fingerprint, status, token counts, durations) and the
+/// One structured line per API request (id, key fingerprint and key id, status, token counts, durations) and the
 /// llm_requests_total / llm_request_duration_seconds metrics. Never logs prompt or completion text.
 /// </summary>
 public sealed class AccessLogMiddleware(RequestDelegate next, RuntimeMetrics metrics, ILogger<AccessLogMiddleware> logger)
@@ -61,9 +63,9 @@ public sealed class AccessLogMiddleware(RequestDelegate next, RuntimeMetrics met
                 var outcome = feature.Cancelled || context.RequestAborted.IsCancellationRequested ? Outcome.Cancelled : OutcomeOf(status);
                 metrics.RequestFinished(outcome, elapsed);
                 logger.LogInformation(
-                    "access id={RequestId} method={Method} path={Path} key={KeyFingerprint} status={Status} outcome={Outcome} " +
+                    "access id={RequestId} method={Method} path={Path} key={KeyFingerprint} key_id={KeyId} status={Status} outcome={Outcome} " +
                     "prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} finish={FinishReason} ttft_ms={TtftMs} duration_ms={DurationMs}",
-                    context.TraceIdentifier, context.Request.Method, context.Request.Path.Value, feature.KeyFingerprint ?? "-", status, outcome,
+                    context.TraceIdentifier, context.Request.Method, context.Request.Path.Value, feature.KeyFingerprint ?? "-", feature.KeyId ?? "-", status, outcome,
                     feature.PromptTokens, feature.CompletionTokens, feature.FinishReason ?? "-",
                     feature.TimeToFirstToken is { } ttft ? Math.Round(ttft.TotalMilliseconds, 1) : null, Math.Round(elapsed.TotalMilliseconds, 1));
             }

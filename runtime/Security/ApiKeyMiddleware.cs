@@ -3,7 +3,10 @@ using LlmInfra.Runtime.Observability;
 
 namespace LlmInfra.Runtime.Security;
 
-/// <summary>Bearer-token check for /v1/*; health, readiness and metrics stay open for probes and scrapers.</summary>
+/// <summary>
+/// Bearer-token check for /v1/*; health, readiness and metrics stay open for probes and scrapers. The matched
+/// <see cref="ApiKeyEntry"/> becomes a request feature for <see cref="TenantLimitMiddleware"/>.
+/// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyHolder holder)
 {
     private readonly ApiKeyStore? _keys = holder.Store;
@@ -17,9 +20,14 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyHolder holder)
         const string scheme = "Bearer ";
         if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
             return Reject(context, "Missing API key. Send it as 'Authorization: Bearer <key>'.");
-        var key = header[scheme.Length..].Trim();
-        AccessLogFeature.Get(context).KeyFingerprint = ApiKeyStore.Fingerprint(key);
-        return _keys.IsValid(key) ? next(context) : Reject(context, "Incorrect API key provided.");
+        var presented = header[scheme.Length..].Trim();
+        var log = AccessLogFeature.Get(context);
+        log.KeyFingerprint = ApiKeyStore.Fingerprint(presented);
+        if (_keys.Find(presented) is not { } key)
+            return Reject(context, "Incorrect API key provided.");
+        log.KeyId = key.Id;
+        context.Features.Set(key);
+        return next(context);
     }
 
     private static Task Reject(HttpContext context, string message)

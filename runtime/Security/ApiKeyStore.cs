@@ -1,44 +1,50 @@
 using System.Security.Cryptography;
-using System.Text;
 
 namespace LlmInfra.Runtime.Security;
 
 /// <summary>
-/// API keys from a file, one per line (blank lines and lines starting with '#' are skipped). Only SHA-256 hashes are
-/// kept; a presented key is hashed and compared against every stored hash in constant time.
+/// The API keys of the key file (see <see cref="ApiKeyFileParser"/> for its format). Only SHA-256 hashes are kept; a
+/// presented key is hashed and compared against every stored hash in constant time.
 /// </summary>
 public sealed class ApiKeyStore
 {
-    private readonly byte[][] _hashes;
+    public ApiKeyStore(IEnumerable<string> lines) => Keys = ApiKeyFileParser.Parse(lines);
 
-    public ApiKeyStore(IEnumerable<string> keys)
-    {
-        _hashes = keys.Select(k => k.Trim()).Where(k => k.Length > 0 && !k.StartsWith('#')).Distinct()
-            .Select(Hash).ToArray();
-    }
+    public IReadOnlyList<ApiKeyEntry> Keys { get; }
 
-    public int Count => _hashes.Length;
+    public int Count => Keys.Count;
 
+    /// <summary>Reads the key file; a bad line fails with its line number (and never the key).</summary>
     public static ApiKeyStore FromFile(string path)
     {
-        var store = new ApiKeyStore(File.ReadLines(path));
+        ApiKeyStore store;
+        try
+        {
+            store = new ApiKeyStore(File.ReadLines(path));
+        }
+        catch (ApiKeyFileException ex)
+        {
+            throw new InvalidOperationException($"Runtime:ApiKeysFile (--api-keys-file): '{path}' {ex.Message}", ex);
+        }
         if (store.Count == 0)
             throw new InvalidOperationException($"Runtime:ApiKeysFile (--api-keys-file): '{path}' contains no keys.");
         return store;
     }
 
-    /// <summary>True when the key is one of the stored keys. Checks all of them so timing does not tell which matched.</summary>
-    public bool IsValid(string presented)
+    /// <summary>The entry of the presented key, or null. Checks all of them so timing does not tell which matched.</summary>
+    public ApiKeyEntry? Find(string presented)
     {
-        var hash = Hash(presented);
-        var match = false;
-        foreach (var stored in _hashes)
-            match |= CryptographicOperations.FixedTimeEquals(hash, stored);
+        var hash = ApiKeyFileParser.Hash(presented);
+        ApiKeyEntry? match = null;
+        foreach (var entry in Keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(hash, entry.Hash)) match = entry;
+        }
         return match;
     }
 
-    /// <summary>A short, non-reversible id for logs: the first 8 hex digits of the key's SHA-256.</summary>
-    public static string Fingerprint(string key) => Convert.ToHexStringLower(Hash(key))[..8];
+    public bool IsValid(string presented) => Find(presented) is not null;
 
-    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    /// <summary>A short, non-reversible id for logs: the first 8 hex digits of the key's SHA-256.</summary>
+    public static string Fingerprint(string key) => ApiKeyFileParser.Fingerprint(key);
 }

@@ -11,7 +11,7 @@ public static class SmokeCommand
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var url = new Option<string>("--url") { Description = "Base URL of the service, e.g. https://llama.llm.example.com", Required = true };
-        var keyFile = new Option<FileInfo>("--api-keys-file", "--api-key-file") { Description = "File whose first non-comment line is the API key (the server's spelling; --api-key-file is the old one, still accepted)." };
+        var keyFile = new Option<FileInfo>("--api-keys-file", "--api-key-file") { Description = "File whose first non-comment line is the API key, bare or as the server's 'id=... key=...' entry (the server's spelling; --api-key-file is the old one, still accepted)." };
         var noAuth = new Option<bool>("--no-auth") { Description = "Call without a key (local runtimes started with --no-auth)." };
         var model = new Option<string>("--model") { Description = "Model id to call; default: the first one /v1/models lists." };
         var maxTtft = new Option<int>("--max-ttft-ms") { Description = "Fail when streaming time to first token exceeds this (default 10000).", DefaultValueFactory = _ => 10_000 };
@@ -43,7 +43,9 @@ public static class SmokeCommand
             if (!file.Exists) return Usage(error, $"--api-keys-file: '{file.FullName}' does not exist");
             key = (await File.ReadAllLinesAsync(file.FullName, cancellationToken))
                 .Select(l => l.Trim())
-                .FirstOrDefault(l => l.Length > 0 && !l.StartsWith('#'));
+                .Where(l => l.Length > 0 && !l.StartsWith('#'))
+                .Select(KeyOf)
+                .FirstOrDefault();
             if (key is null) return Usage(error, $"--api-keys-file: '{file.FullName}' holds no key");
         }
 
@@ -65,4 +67,9 @@ public static class SmokeCommand
         error.WriteLine(message);
         return 2;
     }
+
+    /// <summary>A line of the server's key file: a bare key, or an entry whose key is its key= field.</summary>
+    private static string? KeyOf(string line) =>
+        !line.Any(char.IsWhiteSpace) ? line
+        : line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("key=", StringComparison.Ordinal))?["key=".Length..];
 }

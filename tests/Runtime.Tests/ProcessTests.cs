@@ -161,7 +161,7 @@ public sealed class ProcessTests
             Assert.Contains(option, stdout);
     }
 
-    private static void AssertNoStackTrace(string output)
+    internal static void AssertNoStackTrace(string output)
     {
         Assert.DoesNotContain("Exception", output);
         Assert.DoesNotMatch(@"(?m)^\s+at \S+\(", output);
@@ -201,7 +201,7 @@ public sealed class ProcessTests
         return Process.Start(info)!;
     }
 
-    private static Task<(int Code, string Stdout, string Stderr)> RunToEndAsync(params string[] args) => ToEndAsync(Start(args));
+    internal static Task<(int Code, string Stdout, string Stderr)> RunToEndAsync(params string[] args) => ToEndAsync(Start(args));
 
     private static Task<(int Code, string Stdout, string Stderr)> RunDotnetRunToEndAsync(string workingDirectory, params string[] args) =>
         ToEndAsync(StartDotnetRun(workingDirectory, args));

@@ -50,6 +50,22 @@ public sealed class SmokeTests(SharedServerFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Reads_the_key_of_an_entry_in_the_servers_key_file_format()
+    {
+        var entries = Path.Combine(Path.GetTempPath(), $"smoke-key-{Guid.NewGuid():N}.txt");
+        try
+        {
+            File.WriteAllText(entries, $"# tenants\nid=smoke key={RuntimeServer.ApiKey} rpm=600 models={RuntimeServer.ModelName}\nsk-other-key\n");
+            var (code, _, error) = await Run("--url", fixture.Server.BaseAddress.ToString(), "--api-keys-file", entries);
+            Assert.True(code == 0, error);
+        }
+        finally
+        {
+            File.Delete(entries);
+        }
+    }
+
+    [Fact]
     public async Task A_refused_key_fails_at_the_first_authenticated_step()
     {
         var wrong = WriteKeyFile("sk-not-a-key");
