@@ -48,6 +48,7 @@ public static class RuntimeApp
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TenantLimits>();
+        builder.AddServerTls();
         configure?.Invoke(builder);
 
         var app = builder.Build();

@@ -20,15 +20,17 @@ public static class RuntimeCommandLine
         var demo = new Option<bool>("--demo") { Description = "Generate the built-in demo model (small, random weights, deterministic) into a cache folder and serve it." };
         var modelName = new Option<string>("--model-name") { Description = "Model id reported by /v1/models; default: the folder name, or 'demo'.", HelpName = "id" };
         var urls = new Option<string>("--urls") { Description = "Listen addresses, e.g. http://127.0.0.1:8080 (ASP.NET Core's setting).", HelpName = "urls" };
-        var keys = new Option<string>("--api-keys-file") { Description = "File with one API key per line.", HelpName = "file" };
+        var keys = new Option<string>("--api-keys-file") { Description = "API key file: one key per line, or 'id=<id> key=<key> [rpm=n] [tpm=n] [max_concurrent=n] [models=a,b]' entries.", HelpName = "file" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Serve without API keys (required when no key file is given)." };
         var maxConcurrent = new Option<int?>("--max-concurrent") { Description = "Requests generating at once (default 8).", HelpName = "n" };
         var maxQueue = new Option<int?>("--max-queue") { Description = "Requests waiting before 429 (default 64).", HelpName = "n" };
+        var tlsCert = new Option<string>("--tls-cert-file") { Description = "PEM certificate chain; serve HTTPS (https:// --urls), reloaded when it changes.", HelpName = "pem" };
+        var tlsKey = new Option<string>("--tls-key-file") { Description = "PEM private key of --tls-cert-file.", HelpName = "pem" };
         var provider = new Option<string>("--provider") { Description = "Execution provider: cpu (default) or cuda.", HelpName = "cpu|cuda" };
 
         var root = new RootCommand("OpenAI-compatible inference server on ONNX Runtime GenAI.")
         {
-            model, demo, modelName, urls, keys, noAuth, maxConcurrent, maxQueue, provider,
+            model, demo, modelName, urls, keys, noAuth, tlsCert, tlsKey, maxConcurrent, maxQueue, provider,
         };
         root.TreatUnmatchedTokensAsErrors = true;
 
@@ -49,6 +51,8 @@ public static class RuntimeCommandLine
         Set("Runtime:ModelName", result.GetValue(modelName));
         Set("Runtime:ApiKeysFile", result.GetValue(keys));
         if (result.GetValue(noAuth)) Set("Runtime:NoAuth", "true");
+        Set("Runtime:TlsCertFile", result.GetValue(tlsCert));
+        Set("Runtime:TlsKeyFile", result.GetValue(tlsKey));
         Set("Runtime:MaxConcurrent", result.GetValue(maxConcurrent)?.ToString(CultureInfo.InvariantCulture));
         Set("Runtime:MaxQueue", result.GetValue(maxQueue)?.ToString(CultureInfo.InvariantCulture));
         Set("Runtime:Provider", result.GetValue(provider));

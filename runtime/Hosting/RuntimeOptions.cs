@@ -32,6 +32,12 @@ public sealed class RuntimeOptions
     /// <summary>Serve without API keys; must be explicit. --no-auth</summary>
     public bool NoAuth { get; set; }
 
+    /// <summary>PEM certificate chain for HTTPS (cert-manager's tls.crt); picked up again when it changes. --tls-cert-file</summary>
+    public string? TlsCertFile { get; set; }
+
+    /// <summary>PEM private key of <see cref="TlsCertFile"/> (tls.key). --tls-key-file</summary>
+    public string? TlsKeyFile { get; set; }
+
     /// <summary>Requests generating at once. --max-concurrent</summary>
     public int MaxConcurrent { get; set; } = 8;
 
@@ -71,6 +77,8 @@ public sealed class RuntimeOptions
         Model = Resolve(Model);
         ApiKeysFile = Resolve(ApiKeysFile);
         DemoCacheDir = Resolve(DemoCacheDir);
+        TlsCertFile = Resolve(TlsCertFile);
+        TlsKeyFile = Resolve(TlsKeyFile);
 
         string? Resolve(string? path) => string.IsNullOrWhiteSpace(path) ? path : Path.GetFullPath(path, baseDirectory);
     }
