@@ -17,6 +17,9 @@ public sealed class AccessLogFeature
     /// <summary>Set when the client went away or the deadline passed; wins over the status code.</summary>
     public bool Cancelled { get; set; }
 
+    /// <summary>Set when the key's own limits refused the request (a 429 that is the tenant's quota, not overload).</summary>
+    public bool RateLimited { get; set; }
+
     /// <summary>Set when the request failed on the server after its response had started (the status says 200).</summary>
     public bool Faulted { get; set; }
 
@@ -60,7 +63,9 @@ public sealed class AccessLogMiddleware(RequestDelegate next, RuntimeMetrics met
             {
                 var elapsed = Stopwatch.GetElapsedTime(feature.StartedAt);
                 var status = failed || feature.Faulted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
-                var outcome = feature.Cancelled || context.RequestAborted.IsCancellationRequested ? Outcome.Cancelled : OutcomeOf(status);
+                var outcome = feature.Cancelled || context.RequestAborted.IsCancellationRequested ? Outcome.Cancelled
+                    : feature.RateLimited ? Outcome.RateLimited
+                    : OutcomeOf(status);
                 metrics.RequestFinished(outcome, elapsed);
                 logger.LogInformation(
                     "access id={RequestId} method={Method} path={Path} key={KeyFingerprint} key_id={KeyId} status={Status} outcome={Outcome} " +

@@ -10,6 +10,8 @@ public static class Outcome
     public const string ClientError = "client_error";
     public const string Unauthorized = "unauthorized";
     public const string Rejected = "rejected";
+    /// <summary>429 from the key's own limits: the tenant's quota, not the service failing (kept out of error budgets).</summary>
+    public const string RateLimited = "rate_limited";
     public const string Cancelled = "cancelled";
     public const string Error = "error";
 }
@@ -47,7 +49,7 @@ public sealed class RuntimeMetrics
         factory.CreateGauge("llm_model_info", "The served model; value is always 1.", model).WithLabels(_model).Set(1);
 
         _requests = factory.CreateCounter("llm_requests_total", "API requests by outcome.", ["model", "outcome"]);
-        foreach (var outcome in new[] { Outcome.Ok, Outcome.ClientError, Outcome.Unauthorized, Outcome.Rejected, Outcome.Cancelled, Outcome.Error })
+        foreach (var outcome in new[] { Outcome.Ok, Outcome.ClientError, Outcome.Unauthorized, Outcome.Rejected, Outcome.RateLimited, Outcome.Cancelled, Outcome.Error })
             _requests.WithLabels(_model, outcome); // publish zeros so rate() works from the first scrape
         _promptTokens = factory.CreateCounter("llm_prompt_tokens_total", "Prompt tokens processed.", model);
         _generationTokens = factory.CreateCounter("llm_generation_tokens_total", "Tokens generated.", model);

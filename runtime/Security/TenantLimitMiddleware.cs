@@ -1,6 +1,7 @@
 using System.Globalization;
 using LlmInfra.Runtime.Api;
 using LlmInfra.Runtime.Hosting;
+using LlmInfra.Runtime.Observability;
 
 namespace LlmInfra.Runtime.Security;
 
@@ -41,6 +42,7 @@ public sealed class TenantLimitMiddleware(RequestDelegate next, TenantLimits lim
         using var admitted = account.Limiter.TryAdmit(out var exceeded);
         if (exceeded is not null)
         {
+            AccessLogFeature.Get(context).RateLimited = true;
             context.Response.Headers.RetryAfter = exceeded.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             await OpenAiError.Write(context, StatusCodes.Status429TooManyRequests,
                 $"Rate limit reached for API key '{key.Id}' on {exceeded.Description} ({exceeded.Field}): limit {exceeded.Limit}. " +

@@ -67,8 +67,15 @@ public sealed class TenantLimitTests(TenantServerFixture fixture) : IClassFixtur
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
+        var rateLimited = $"llm_requests_total{{model=\"{RuntimeServer.ModelName}\",outcome=\"rate_limited\"}}";
+        var rejected = $"llm_requests_total{{model=\"{RuntimeServer.ModelName}\",outcome=\"rejected\"}}";
+        var before = await client.ScrapeAsync();
         using var refused = await client.PostJsonAsync("/v1/completions", Http.Completion("a", maxTokens: 1));
         var error = await AssertRateLimitedAsync(refused, "requests", retryAfterSeconds: 30);
+        // The tenant's own quota, not the service failing: kept apart from "rejected", which the availability SLO counts.
+        var after = await client.ScrapeAsync();
+        Assert.Equal(MetricsText.Value(before, rateLimited) + 1, MetricsText.Value(after, rateLimited));
+        Assert.Equal(MetricsText.Value(before, rejected), MetricsText.Value(after, rejected));
         Assert.Equal("Rate limit reached for API key 'rpm-2' on requests per minute (rpm): limit 2. Retry after 30 s.", (string?)error["message"]);
 
         // GET /v1/models is not counted.

@@ -27,6 +27,19 @@ public sealed class TestCertificates : IDisposable
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
+        return Issue(request, c => c.CopyWithPrivateKey(key));
+    }
+
+    /// <summary>The same with an RSA key (cert-manager's default key algorithm).</summary>
+    public X509Certificate2 IssueRsa(string commonName)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return Issue(request, c => c.CopyWithPrivateKey(key));
+    }
+
+    private X509Certificate2 Issue(CertificateRequest request, Func<X509Certificate2, X509Certificate2> withKey)
+    {
         var names = new SubjectAlternativeNameBuilder();
         names.AddIpAddress(IPAddress.Loopback);
         names.AddDnsName("localhost");
@@ -36,8 +49,10 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
-        using var signed = request.Create(Ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), serial);
-        return signed.CopyWithPrivateKey(key);
+        using var caKey = Ca.GetECDsaPrivateKey()!;
+        using var signed = request.Create(Ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey),
+            DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), serial);
+        return withKey(signed);
     }
 
     /// <summary>An HTTP client that trusts only <see cref="Ca"/> and reports the server certificate of each new connection.</summary>
@@ -89,8 +104,10 @@ public sealed class SecretVolume : IDisposable
     public string KeyFile => Path.Combine(Root, "tls.key");
 
     /// <summary>tls.crt holds the leaf then the CA (cert-manager's CA issuer appends the chain); tls.key the PKCS#8 key.</summary>
+    /// <remarks>RSA keys are written as PKCS#1 ("RSA PRIVATE KEY"), cert-manager's default encoding.</remarks>
     public void Write(X509Certificate2 leaf, X509Certificate2 ca) =>
-        WriteRaw(leaf.ExportCertificatePem() + "\n" + ca.ExportCertificatePem() + "\n", leaf.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem() + "\n");
+        WriteRaw(leaf.ExportCertificatePem() + "\n" + ca.ExportCertificatePem() + "\n",
+            (leaf.GetRSAPrivateKey()?.ExportRSAPrivateKeyPem() ?? leaf.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem()) + "\n");
 
     public void WriteRaw(string certPem, string keyPem)
     {
