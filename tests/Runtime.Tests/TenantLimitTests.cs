@@ -26,7 +26,7 @@ public sealed class TenantServerFixture : IAsyncLifetime
             # a key from before entries existed
             {LegacyKey}
             id=rpm-2 key=sk-rpm-2 rpm=2
-            id=tpm-1000 key=sk-tpm-1000 tpm=1000
+            id=tpm-100 key=sk-tpm-100 tpm=100
             id=one-at-a-time key=sk-one-at-a-time max_concurrent=1
             id=elsewhere key=sk-elsewhere models=another-model
             id=tiny-only key=sk-tiny-only models=another-model,{RuntimeServer.ModelName}
@@ -90,21 +90,21 @@ public sealed class TenantLimitTests(TenantServerFixture fixture) : IClassFixtur
     [Fact]
     public async Task Tokens_per_minute_count_generated_tokens_while_a_stream_runs()
     {
-        using var client = fixture.ClientFor("sk-tpm-1000");
+        using var client = fixture.ClientFor("sk-tpm-100");
         using (var stream = await client.OpenStreamAsync("/v1/completions", Http.Completion("go on", maxTokens: 4000, new { stream = true })))
         {
             Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
             var events = 0;
             await foreach (var _ in stream.ReadEventsAsync())
             {
-                if (++events == 1100) break; // more than the key's 1000 tokens a minute
+                if (++events == 120) break; // more than the key's 100 tokens a minute, early in a 4000-token generation
             }
 
             using var refused = await client.PostJsonAsync("/v1/completions", Http.Completion("a", maxTokens: 1));
             // Still generating: the debt comes from tokens counted as they were produced, not at the end.
             Assert.Equal(1, fixture.Server.Host.Scheduler!.Running);
             var error = await AssertRateLimitedAsync(refused, "tokens", retryAfterSeconds: null);
-            Assert.Contains("on tokens per minute (tpm): limit 1000", (string?)error["message"]);
+            Assert.Contains("on tokens per minute (tpm): limit 100", (string?)error["message"]);
         }
 
         // Whatever the stream used in the end (it stopped when the client left), the wait covers it.
@@ -176,7 +176,7 @@ public sealed class TenantLimitTests(TenantServerFixture fixture) : IClassFixtur
         Assert.Equal(0, MetricsText.Value(metrics, Series(legacyId, "completion")));
         var ids = metrics.Split('\n').Where(l => l.StartsWith(TenantLimits.MetricName + "{", StringComparison.Ordinal))
             .Select(l => l[(l.IndexOf("key_id=\"", StringComparison.Ordinal) + 8)..].Split('"')[0]).ToHashSet();
-        Assert.Equal(new HashSet<string> { legacyId, "rpm-2", "tpm-1000", "one-at-a-time", "elsewhere", "tiny-only", "metered" }, ids);
+        Assert.Equal(new HashSet<string> { legacyId, "rpm-2", "tpm-100", "one-at-a-time", "elsewhere", "tiny-only", "metered" }, ids);
         Assert.DoesNotContain("sk-", metrics);
 
         var access = fixture.Logs.Entries.Where(e => e.Message.StartsWith("access ", StringComparison.Ordinal)).ToList();
