@@ -105,10 +105,33 @@ public sealed class LlmModel : IDisposable
     public string Decode(ReadOnlySpan<int> tokens) => Tokenizer.Decode(tokens);
 
     /// <summary>Renders messages with the model's chat template (from tokenizer_config.json), ending with the assistant prompt.</summary>
-    public string ApplyChatTemplate(IReadOnlyList<ChatMessage> messages)
+    /// <param name="toolsJson">The tool definitions as a JSON array (OpenAI's "tools"), handed to the template as `tools`; null for none.</param>
+    public string ApplyChatTemplate(IReadOnlyList<ChatMessage> messages, string? toolsJson = null) =>
+        Tokenizer.ApplyChatTemplate(null, MessagesJson(messages), toolsJson, true);
+
+    /// <summary>
+    /// Messages in the form Hugging Face chat templates read: tool calls as {id, type, function: {name, arguments}}
+    /// with the arguments as an object (templates render them with tojson), tool results with their tool_call_id.
+    /// </summary>
+    public static string MessagesJson(IReadOnlyList<ChatMessage> messages)
     {
-        var json = JsonSerializer.Serialize(messages.Select(m => new Dictionary<string, string> { ["role"] = m.Role, ["content"] = m.Content }));
-        return Tokenizer.ApplyChatTemplate(null, json, null, true);
+        var array = new JsonArray();
+        foreach (var m in messages)
+        {
+            var message = new JsonObject { ["role"] = m.Role, ["content"] = m.Content };
+            if (m.ToolCalls is { Count: > 0 } calls)
+            {
+                message["tool_calls"] = new JsonArray(calls.Select(c => (JsonNode)new JsonObject
+                {
+                    ["id"] = c.Id,
+                    ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = JsonNode.Parse(c.ArgumentsJson) },
+                }).ToArray());
+            }
+            if (m.ToolCallId is { } id) message["tool_call_id"] = id;
+            array.Add(message);
+        }
+        return array.ToJsonString();
     }
 
     public void Dispose()

@@ -87,3 +87,22 @@ public sealed class SharedServerCollection : ICollectionFixture<SharedServerFixt
 {
     public const string Name = "shared server";
 }
+
+/// <summary>
+/// A server on the long-context model (same weights as the tiny one, 8192 tokens of context): for requests whose
+/// prompts carry tool definitions, which outgrow the tiny model's 256 tokens.
+/// </summary>
+public sealed class LongContextServerFixture : IAsyncLifetime
+{
+    public RuntimeServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(Models.Long);
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class LongContextServerCollection : ICollectionFixture<LongContextServerFixture>
+{
+    public const string Name = "long-context server";
+}
