@@ -1,6 +1,5 @@
 using System.ClientModel;
 using LlmInfra.Runtime.Tests.Infrastructure;
-using OpenAI;
 using OpenAI.Chat;
 
 namespace LlmInfra.Runtime.Tests;
@@ -9,10 +8,7 @@ namespace LlmInfra.Runtime.Tests;
 [Collection(SharedServerCollection.Name)]
 public sealed class OpenAiClientTests(SharedServerFixture fixture)
 {
-    private ChatClient Client(string key = RuntimeServer.ApiKey) => new(
-        RuntimeServer.ModelName,
-        new ApiKeyCredential(key),
-        new OpenAIClientOptions { Endpoint = new Uri(fixture.Server.BaseAddress, "/v1") });
+    private ChatClient Client(string key = RuntimeServer.ApiKey) => fixture.Server.ChatClient(key);
 
     private static readonly ChatCompletionOptions Options = new() { MaxOutputTokenCount = 10, Temperature = 0f };
 

@@ -1,7 +1,6 @@
 using System.ClientModel;
 using System.Text.Json.Nodes;
 using LlmInfra.Runtime.Tests.Infrastructure;
-using OpenAI;
 using OpenAI.Chat;
 
 namespace LlmInfra.Runtime.Tests;
@@ -10,10 +9,7 @@ namespace LlmInfra.Runtime.Tests;
 [Collection(LongContextServerCollection.Name)]
 public sealed class OpenAiToolsClientTests(LongContextServerFixture fixture)
 {
-    private ChatClient Client() => new(
-        RuntimeServer.ModelName,
-        new ApiKeyCredential(RuntimeServer.ApiKey),
-        new OpenAIClientOptions { Endpoint = new Uri(fixture.Server.BaseAddress, "/v1") });
+    private ChatClient Client() => fixture.Server.ChatClient();
 
     private static readonly BinaryData WeatherParameters = BinaryData.FromString("""
         {"type":"object","properties":{"city":{"enum":["Paris","Oslo"]},"unit":{"enum":["C","F"]}},"required":["city","unit"],"additionalProperties":false}
