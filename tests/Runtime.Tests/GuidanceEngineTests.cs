@@ -1,5 +1,8 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmInfra.Engine;
+using LlmInfra.Runtime.Api.Structured;
+using LlmInfra.Runtime.Api.Tools;
 using LlmInfra.Runtime.Tests.Infrastructure;
 
 namespace LlmInfra.Runtime.Tests;
@@ -63,6 +66,31 @@ public sealed class GuidanceEngineTests : IClassFixture<GuidanceEngineTests.Tiny
         await Assert.ThrowsAsync<GuidanceRejectedException>(async () => await generation.Text.Completion);
         // The scheduler keeps serving.
         Assert.Equal(FinishReason.Length, (await scheduler.GenerateAsync("y", new SamplingOptions { Temperature = 0, MaxTokens = 4 })).FinishReason);
+    }
+
+    [Fact]
+    public async Task Tool_grammar_with_several_functions_compiles_and_yields_calls_the_parser_reads()
+    {
+        var tools = ToolRequest.Parse(JsonDocument.Parse("""
+            [{"type":"function","function":{"name":"a","parameters":{"type":"object","properties":{"n":{"type":"integer","minimum":0,"maximum":9}},"required":["n"],"additionalProperties":false}}},
+             {"type":"function","function":{"name":"b_2","parameters":{"$defs":{"c":{"enum":["x","y"]}},"type":"object","properties":{"c":{"$ref":"#/$defs/c"}},"required":["c"],"additionalProperties":false}}},
+             {"type":"function","function":{"name":"c-3"}}]
+            """).RootElement, JsonDocument.Parse("\"required\"").RootElement, null)!;
+        var (guidance, _) = ReplyGuidance.Build(ResponseFormatSpec.Text, tools);
+        using var scheduler = new GenerationScheduler(_model, new SchedulerOptions());
+        var result = await scheduler.GenerateAsync("<|user|>\ncall\n<|assistant|>\n", new SamplingOptions { Temperature = 1, Seed = 3, MaxTokens = 200, Guidance = guidance });
+
+        var stream = new ToolCallStream(toolsOnly: true);
+        stream.Append(result.Text);
+        Assert.True(stream.IsToolCalls);
+        // Parallel calls may run on to max_tokens with random weights; every call that closed is well formed.
+        Assert.Equal(result.FinishReason == FinishReason.Stop, stream.Complete);
+        Assert.NotEmpty(stream.Calls);
+        Assert.All(stream.Calls, c =>
+        {
+            Assert.Contains(c.Function.Name, new[] { "a", "b_2", "c-3" });
+            Assert.IsType<JsonObject>(JsonNode.Parse(c.Function.Arguments));
+        });
     }
 
     [Fact]

@@ -44,6 +44,10 @@ public sealed class ToolsUnitTests
         Assert.StartsWith("start: calls\n", required!.Data);
         Assert.Contains("calls: \"[\" call \"]\"", required.Data);
 
+        // Under auto with a schema for the reply, the reply alternative is that schema.
+        var schema = ResponseFormatRequest.Parse(Json("""{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object"}}}"""));
+        Assert.Contains("reply: %json {", ReplyGuidance.Build(schema, Tools()).Guidance!.Data);
+
         Assert.Equal((null, null), ReplyGuidance.Build(ResponseFormatSpec.Text, Tools("\"none\"")));
         Assert.Equal((null, null), ReplyGuidance.Build(ResponseFormatSpec.Text, null));
     }
