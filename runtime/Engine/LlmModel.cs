@@ -56,6 +56,7 @@ public sealed class LlmModel : IDisposable
                 config.Overlay("{\"model\":{\"decoder\":{\"session_options\":{\"intra_op_num_threads\":" + threads + "}}}}");
             model = new Model(config);
             var tokenizer = new Tokenizer(model);
+            WarmUpGuidance(model, contextLength);
             return new LlmModel(options, config, model, tokenizer, contextLength, eos);
         }
         catch (OnnxRuntimeGenAIException ex)
@@ -63,6 +64,26 @@ public sealed class LlmModel : IDisposable
             model?.Dispose();
             config?.Dispose();
             throw new ModelLoadException(ProviderHint(options.Provider, ex.Message), ex);
+        }
+    }
+
+    /// <summary>
+    /// The first guided generator of a model builds GenAI's guidance index of its vocabulary: 0.6 to 1.1 s for a
+    /// 32,000-token vocabulary on this project's 2-core machine, under 2 ms for each one after. Paying it at load
+    /// keeps it off the first structured-output request. A model whose tokenizer the guidance cannot index still
+    /// serves unguided requests; guided ones then report the error themselves.
+    /// </summary>
+    private static void WarmUpGuidance(Model model, int contextLength)
+    {
+        try
+        {
+            using var generatorParams = new GeneratorParams(model);
+            generatorParams.SetSearchOption("max_length", Math.Min(16, contextLength));
+            generatorParams.SetGuidance("json_schema", "{\"type\":\"object\"}", false);
+            using var generator = new Generator(model, generatorParams);
+        }
+        catch (OnnxRuntimeGenAIException)
+        {
         }
     }
 
