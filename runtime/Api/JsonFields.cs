@@ -27,16 +27,40 @@ public static class JsonFields
         _ => throw new RequestValidationException($"{field} must be a boolean.", field),
     };
 
-    /// <summary>A copy of an object element as a mutable node; bad text inside (invalid UTF-8) is a 400 naming the field.</summary>
+    /// <summary>
+    /// A copy of an object element as a mutable node. Every name and string inside is decoded first: one that is not
+    /// text (invalid UTF-8, an unpaired surrogate escape) is a 400 naming the field, not a failure when it is written.
+    /// </summary>
     public static JsonObject ToObject(JsonElement element, string field)
     {
-        try
+        CheckText(element, field);
+        return JsonObject.Create(element.Clone())!.DeepClone().AsObject();
+    }
+
+    private static void CheckText(JsonElement element, string field)
+    {
+        switch (element.ValueKind)
         {
-            return JsonObject.Create(element.Clone())!.DeepClone().AsObject();
-        }
-        catch (InvalidOperationException)
-        {
-            throw new RequestValidationException(RequestValidator.InvalidText(field), field);
+            case JsonValueKind.String:
+                RequestValidator.Text(element, field);
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray()) CheckText(item, field);
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    try
+                    {
+                        _ = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw new RequestValidationException(RequestValidator.InvalidText(field), field);
+                    }
+                    CheckText(property.Value, field);
+                }
+                break;
         }
     }
 }

@@ -48,6 +48,7 @@ public sealed class ErrorsTests(SharedServerFixture fixture)
         { "/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}""", "response_format.json_schema.schema" },
         { "/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":[1]}}}""", "response_format.json_schema.schema" },
         { "/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","strict":"yes","schema":{}}}}""", "response_format.json_schema.strict" },
+        { "/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"enum":["\ud800"]}}}}""", "response_format.json_schema.schema" },
         { "/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"tools":{}}""", "tools" },
         { "/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"tools":[]}""", "tools" },
         { "/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"retrieval"}]}""", "tools[0].type" },
@@ -132,6 +133,10 @@ public sealed class ErrorsTests(SharedServerFixture fixture)
             "", "{}", "[1,2", "\"str\"", "123", "{\"messages\":{}}", "{\"messages\":[{}]}", "{\"messages\":[{\"role\":null}]}",
             "{\"prompt\":{}}", "{\"temperature\":1e400}", "{\"max_tokens\":null,\"messages\":[{\"role\":\"user\",\"content\":null}]}",
             "{\"stop\":{\"a\":1}}", "{\"stream_options\":5}", "\u0000\u0001", "{\"messages\":[{\"role\":\"user\",\"content\":[1]}]}",
+            """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"enum":["\ud800"]}}}}""",
+            """{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","description":"\ud800"}}]}""",
+            """{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"properties":{"a":{"const":"\udfff"}}}}}],"tool_choice":"required"}""",
+            """{"messages":[{"role":"assistant","tool_calls":[{"id":"\ud800","function":{"name":"f","arguments":"{}"}}]}]}""",
         ];
         foreach (var path in new[] { "/v1/chat/completions", "/v1/completions" })
         {
