@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using LlmInfra.Engine;
 using LlmInfra.Runtime.Hosting;
@@ -19,10 +20,8 @@ public sealed class CompletionHandler(
     public async Task ChatAsync(HttpContext context)
     {
         var request = await ReadJsonAsync<ChatCompletionRequest>(context);
-        var validated = validator.Validate(request);
-        var messages = RequestValidator.Messages(request);
-        var scheduler = host.Scheduler!;
-        var prompt = scheduler.Model.ApplyChatTemplate(messages);
+        var (validated, messages) = validator.ValidateChat(request);
+        var prompt = host.Scheduler!.Model.ApplyChatTemplate(messages, validated.Tools?.TemplateJson);
         await RunAsync(context, prompt, validated, new ChatFormat(NewId("chatcmpl"), Now(), host.ModelName));
     }
 
@@ -64,10 +63,11 @@ public sealed class CompletionHandler(
         // Cancelled when the client goes away. Kestrel signals RequestAborted a moment after a write to a closed
         // connection fails, so a failed write cancels the generation itself rather than wait for that signal.
         using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        Generation generation;
+        IReadOnlyList<Generation> generations;
         try
         {
-            generation = host.Scheduler!.Submit(prompt, request.Sampling, clientGone.Token);
+            // All of n or none: a 429 never leaves part of a request running.
+            generations = host.Scheduler!.SubmitAll(prompt, request.ChoiceSampling(), clientGone.Token);
         }
         catch (PromptTooLongException ex)
         {
@@ -87,73 +87,114 @@ public sealed class CompletionHandler(
             await OpenAiError.Write(context, StatusCodes.Status503ServiceUnavailable, ex.Message, "server_error", null, "service_unavailable");
             return;
         }
-        log.PromptTokens = generation.PromptTokens;
-        var usage = TokenUsage.Track(context, generation.PromptTokens);
+        log.PromptTokens = generations[0].PromptTokens;
+        // Per-key metering (tenant limits): the prompt is charged once, as OpenAI bills it, whatever n is.
+        var keyTokens = TokenUsage.Track(context, generations[0].PromptTokens);
 
+        var choices = generations.Select((_, i) => new ChoiceOutput(i, request.Tools)).ToArray();
         var timing = new TokenTiming(metrics, log);
-        var sse = request.Stream ? new SseWriter(context) : null;
+        SseWriter? sse = null;
+        void Open()
+        {
+            if (sse is not null) return;
+            sse = new SseWriter(context);
+            foreach (var choice in choices)
+                if (format.Opening(choice.Index) is { } opening) sse.Append(opening);
+        }
+        // A guided stream opens with its first token: the backend may still refuse the grammar, and that is a 400.
+        var deferOpening = request.Sampling.Guidance is not null;
         try
         {
-            if (sse is not null && format.Opening() is { } opening)
-                await sse.WriteAsync(opening);
+            if (request.Stream && !deferOpening)
+            {
+                Open();
+                await sse!.FlushAsync();
+            }
             // Write every piece that is ready, then flush once: when the client or the machine is slow, pieces
             // queue up and go out together instead of costing a write and a wake-up each.
-            var reader = generation.Text;
+            var reader = ChoiceEvents.Merge(generations);
             while (await reader.WaitToReadAsync(CancellationToken.None))
             {
-                while (reader.TryRead(out var piece))
+                while (reader.TryRead(out var e))
                 {
-                    timing.Piece();
-                    usage.Piece();
-                    sse?.Append(format.Delta(piece));
+                    if (e.Error is { } error) ExceptionDispatchInfo.Throw(error);
+                    var choice = choices[e.Index];
+                    if (e.Piece is { } piece)
+                    {
+                        if (e.Index == 0) timing.Piece();
+                        keyTokens.Piece();
+                        var deltas = choice.Append(piece);
+                        if (!request.Stream) continue;
+                        Open();
+                        foreach (var delta in deltas) sse!.Append(format.Delta(e.Index, delta));
+                    }
+                    else if (e.Result is { FinishReason: FinishReason.Stop or FinishReason.Length } result && request.Stream)
+                    {
+                        Open();
+                        sse!.Append(format.Finish(e.Index, choice.FinishReason(result)));
+                    }
                 }
                 if (sse is not null) await sse.FlushAsync();
             }
         }
+        catch (GuidanceRejectedException ex) when (sse is null)
+        {
+            await clientGone.CancelAsync();
+            await Task.WhenAll(generations.Select(g => g.Completion.ContinueWith(_ => { }, TaskScheduler.Default)));
+            log.FinishReason = "rejected";
+            var field = request.GuidanceField ?? "response_format";
+            await OpenAiError.BadRequest(context, $"The {field} constraint was refused by the guidance compiler: {ex.Message}", field, "invalid_guidance");
+            return;
+        }
         catch (Exception ex)
         {
-            // Whatever ends this request ends its generation, which must not keep the accelerator busy. A write
+            // Whatever ends this request ends its generations, which must not keep the accelerator busy. A write
             // failure (the reader waits without a token, so only writes throw these) means the client went away:
-            // the generation finishes as cancelled below. Anything else is a fault for the error middleware.
+            // the generations finish as cancelled below. Anything else is a fault for the error middleware.
             await clientGone.CancelAsync();
             if (ex is not (OperationCanceledException or IOException)) throw;
         }
 
-        var result = await generation.Completion;
-        log.CompletionTokens = result.CompletionTokens;
-        usage.Finish(result.CompletionTokens);
-        metrics.Tokens(result.PromptTokens, result.CompletionTokens);
+        var results = await Task.WhenAll(generations.Select(g => g.Completion));
+        var completionTokens = results.Sum(r => r.CompletionTokens);
+        log.CompletionTokens = completionTokens;
+        keyTokens.Finish(completionTokens);
+        foreach (var r in results) metrics.Tokens(r.PromptTokens, r.CompletionTokens);
         if (options.Value.LogPrompts)
-            logger.LogInformation("completion id={RequestId} text={Completion}", context.TraceIdentifier, result.Text);
+            foreach (var r in results) logger.LogInformation("completion id={RequestId} text={Completion}", context.TraceIdentifier, r.Text);
 
-        switch (result.FinishReason)
+        if (results.Any(r => r.FinishReason == FinishReason.Cancelled))
         {
-            case FinishReason.Cancelled:
-                log.Cancelled = true;
-                log.FinishReason = "cancelled";
-                if (!context.Response.HasStarted) context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
-                return;
-            case FinishReason.DeadlineExceeded:
-                log.Cancelled = true;
-                log.FinishReason = "deadline";
-                const string message = "The request did not finish within the server's request timeout.";
-                if (sse is null)
-                    await OpenAiError.Write(context, StatusCodes.Status504GatewayTimeout, message, "server_error", null, "timeout");
-                else
-                    await sse.TryFinishAsync(OpenAiError.Body(message, "server_error", null, "timeout"), null);
-                return;
+            log.Cancelled = true;
+            log.FinishReason = "cancelled";
+            if (!context.Response.HasStarted) context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+            return;
+        }
+        if (results.Any(r => r.FinishReason == FinishReason.DeadlineExceeded))
+        {
+            log.Cancelled = true;
+            log.FinishReason = "deadline";
+            const string message = "The request did not finish within the server's request timeout.";
+            if (sse is null)
+                await OpenAiError.Write(context, StatusCodes.Status504GatewayTimeout, message, "server_error", null, "timeout");
+            else
+                await sse.TryFinishAsync(OpenAiError.Body(message, "server_error", null, "timeout"), null);
+            return;
         }
 
-        var finish = ResponseFormat.FinishReasonOf(result.FinishReason);
-        log.FinishReason = finish;
-        if (sse is null)
+        var finished = choices.Select(c => c.Result(results[c.Index])).ToArray();
+        log.FinishReason = finished[0].FinishReason;
+        // OpenAI counts the prompt once however many choices share it.
+        var usage = Usage.Of(results[0].PromptTokens, completionTokens, results[0].CachedPromptTokens);
+        if (request.Stream)
         {
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(JsonSerializer.Serialize(format.Complete(result), OpenAiJson.Options), CancellationToken.None);
+            Open(); // a guided stream that ended before its first token
+            await sse!.TryFinishAsync(request.IncludeUsage ? format.UsageOnly(usage) : null);
         }
         else
         {
-            await sse.TryFinishAsync(format.Finish(finish), request.IncludeUsage ? format.UsageOnly(Usage.Of(result.PromptTokens, result.CompletionTokens)) : null);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(format.Complete(finished, usage), OpenAiJson.Options), CancellationToken.None);
         }
     }
 

@@ -40,6 +40,11 @@ public abstract class SamplingRequest
     public int? N { get; set; }
     public bool? Stream { get; set; }
     public StreamOptions? StreamOptions { get; set; }
+
+    /// <summary>Chat: a boolean; completions: an integer. Refused when asked for (see RequestValidator).</summary>
+    public JsonElement? Logprobs { get; set; }
+
+    public JsonElement? TopLogprobs { get; set; }
 }
 
 public sealed class StreamOptions
@@ -50,6 +55,17 @@ public sealed class StreamOptions
 public sealed class ChatCompletionRequest : SamplingRequest
 {
     public List<ChatMessageRequest?>? Messages { get; set; }
+
+    /// <summary>{"type":"text"|"json_object"|"json_schema", "json_schema":{name, schema, strict}}.</summary>
+    public JsonElement? ResponseFormat { get; set; }
+
+    /// <summary>[{"type":"function","function":{name, description, parameters, strict}}].</summary>
+    public JsonElement? Tools { get; set; }
+
+    /// <summary>"none" | "auto" | "required" | {"type":"function","function":{"name":...}}.</summary>
+    public JsonElement? ToolChoice { get; set; }
+
+    public JsonElement? ParallelToolCalls { get; set; }
 }
 
 public sealed class ChatMessageRequest
@@ -58,6 +74,12 @@ public sealed class ChatMessageRequest
 
     /// <summary>A string or an array of content parts ({"type":"text","text":...}).</summary>
     public JsonElement? Content { get; set; }
+
+    /// <summary>An assistant message's calls: [{"id","type":"function","function":{"name","arguments"}}].</summary>
+    public JsonElement? ToolCalls { get; set; }
+
+    /// <summary>A tool message: the id of the call it answers.</summary>
+    public JsonElement? ToolCallId { get; set; }
 }
 
 public sealed class CompletionRequest : SamplingRequest
@@ -68,16 +90,36 @@ public sealed class CompletionRequest : SamplingRequest
 
 // ---- Responses ----
 
-public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens)
+public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens, PromptTokensDetails PromptTokensDetails)
 {
-    public static Usage Of(int prompt, int completion) => new(prompt, completion, prompt + completion);
+    public static Usage Of(int prompt, int completion, int cachedPrompt = 0) =>
+        new(prompt, completion, prompt + completion, new PromptTokensDetails(cachedPrompt));
 }
+
+/// <summary>cached_tokens: prompt tokens served from the backend's prefix cache.</summary>
+public sealed record PromptTokensDetails(int CachedTokens);
 
 public sealed record ChatCompletion(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices, Usage Usage, string? SystemFingerprint);
 
 public sealed record ChatChoice(int Index, AssistantMessage Message, string? FinishReason, object? Logprobs);
 
-public sealed record AssistantMessage(string Role, string Content);
+public sealed record AssistantMessage(string Role, string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCall>? ToolCalls);
+
+public sealed record ToolCall(string Id, string Type, FunctionCall Function);
+
+/// <summary>Arguments is the JSON text of the arguments object, as OpenAI sends it.</summary>
+public sealed record FunctionCall(string Name, string Arguments);
+
+/// <summary>A streamed piece of a tool call: the first carries id, type and name; later ones arguments text.</summary>
+public sealed record ToolCallDelta(int Index,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type,
+    FunctionCallDelta Function);
+
+public sealed record FunctionCallDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name,
+    string Arguments);
 
 public sealed record ChatCompletionChunk(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChunkChoice> Choices,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage, string? SystemFingerprint);
@@ -86,7 +128,8 @@ public sealed record ChatChunkChoice(int Index, ChatDelta Delta, string? FinishR
 
 public sealed record ChatDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCallDelta>? ToolCalls = null);
 
 public sealed record TextCompletion(string Id, string Object, long Created, string Model, IReadOnlyList<TextChoice> Choices,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage, string? SystemFingerprint);

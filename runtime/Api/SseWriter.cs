@@ -41,12 +41,18 @@ public sealed class SseWriter
     }
 
     /// <summary>Writes the closing chunks and [DONE]; a client that already left is not an error.</summary>
-    public async Task TryFinishAsync(object last, object? usage)
+    public Task TryFinishAsync(object last, object? usage)
+    {
+        Append(last);
+        return TryFinishAsync(usage);
+    }
+
+    /// <summary>Writes what is buffered, the usage chunk if any, and [DONE]; a client that already left is not an error.</summary>
+    public async Task TryFinishAsync(object? usage)
     {
         try
         {
-            await WriteAsync(last);
-            if (usage is not null) await WriteAsync(usage);
+            if (usage is not null) Append(usage);
             _context.Response.BodyWriter.Write("data: [DONE]\n\n"u8);
             await _context.Response.BodyWriter.FlushAsync(_context.RequestAborted);
         }

@@ -13,9 +13,18 @@ public static class ByteLevelTokenizer
     public const int EosId = 256;
     public static int MinVocabSize => 256 + SpecialTokens.Length;
 
-    /// <summary>ChatML-like template; the server renders it through GenAI's template engine.</summary>
+    /// <summary>
+    /// ChatML-like template; the server renders it through GenAI's template engine. With tools it lists them in a
+    /// system turn and renders assistant tool calls as the JSON array the server's tool guidance makes the model write
+    /// ([{"name": ..., "arguments": {...}}]); a tool result is a "tool" turn naming the call it answers.
+    /// </summary>
     public const string ChatTemplate =
-        "{% for message in messages %}{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}{% endfor %}" +
+        "{% if tools %}{{ '<|system|>\nTo call tools, reply with only a JSON array of calls: [{\"name\": <tool name>, \"arguments\": <arguments object>}]. Tools: ' + (tools | tojson) + '<|end|>\n' }}{% endif %}" +
+        "{% for message in messages %}{{ '<|' + message['role'] + '|>\n' }}" +
+        "{% if message['tool_calls'] %}{{ '[' }}{% for call in message['tool_calls'] %}{% if not loop.first %}{{ ', ' }}{% endif %}" +
+        "{{ '{\"name\": ' + (call['function']['name'] | tojson) + ', \"arguments\": ' + (call['function']['arguments'] | tojson) + '}' }}{% endfor %}{{ ']' }}" +
+        "{% else %}{% if message['tool_call_id'] %}{{ '[' + message['tool_call_id'] + '] ' }}{% endif %}{{ message['content'] }}{% endif %}" +
+        "{{ '<|end|>\n' }}{% endfor %}" +
         "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}";
 
     /// <summary>GPT-2's reversible byte-to-unicode table.</summary>

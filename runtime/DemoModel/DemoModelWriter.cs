@@ -64,7 +64,7 @@ public static class DemoModelWriter
             ? local
             : Path.GetTempPath(), "llm-infra", "models");
 
-    private static string Fingerprint(DemoModelSpec spec) => JsonSerializer.Serialize(spec) + "|format=1";
+    private static string Fingerprint(DemoModelSpec spec) => JsonSerializer.Serialize(spec) + "|format=2"; // 2: the chat template renders tools
 
     private static string GenAiConfig(DemoModelSpec s)
     {

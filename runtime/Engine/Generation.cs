@@ -28,3 +28,9 @@ public sealed class PromptTooLongException(int promptTokens, int limit)
     public int PromptTokens { get; } = promptTokens;
     public int Limit { get; } = limit;
 }
+
+/// <summary>
+/// The native side refused a request's <see cref="Guidance"/> (the grammar or schema does not compile). The
+/// generation's text and completion fault with it; nothing was generated. The message is the parser's own.
+/// </summary>
+public sealed class GuidanceRejectedException(string message, Exception? inner = null) : Exception(message, inner);

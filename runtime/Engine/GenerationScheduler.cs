@@ -65,29 +65,38 @@ public sealed class GenerationScheduler : IGenerationBackend
     /// Queues a prompt. Throws <see cref="PromptTooLongException"/>, <see cref="QueueFullException"/> or
     /// <see cref="SchedulerClosedException"/>; cancelling the token ends the generation with <see cref="FinishReason.Cancelled"/>.
     /// </summary>
-    public Generation Submit(string prompt, SamplingOptions sampling, CancellationToken cancellationToken = default)
+    public Generation Submit(string prompt, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
+        SubmitAll(prompt, [sampling], cancellationToken)[0];
+
+    /// <summary>
+    /// Queues one generation of the prompt per sampling option, all or none: when the queue cannot take them all,
+    /// none is queued and <see cref="QueueFullException"/> is thrown.
+    /// </summary>
+    public IReadOnlyList<Generation> SubmitAll(string prompt, IReadOnlyList<SamplingOptions> samplings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        ArgumentOutOfRangeException.ThrowIfLessThan(sampling.MaxTokens, 1, nameof(sampling.MaxTokens));
+        ArgumentOutOfRangeException.ThrowIfLessThan(samplings.Count, 1, nameof(samplings));
+        foreach (var sampling in samplings)
+            ArgumentOutOfRangeException.ThrowIfLessThan(sampling.MaxTokens, 1, nameof(sampling.MaxTokens));
         var tokens = _model.Encode(prompt);
         if (tokens.Length == 0)
             throw new ArgumentException("The prompt must not be empty.", nameof(prompt));
         if (tokens.Length > _promptLimit)
             throw new PromptTooLongException(tokens.Length, _promptLimit);
 
-        var pending = new Pending(prompt, tokens, sampling, Math.Min(sampling.MaxTokens, _model.ContextLength - tokens.Length));
+        var pendings = samplings.Select(s => new Pending(prompt, tokens, s, Math.Min(s.MaxTokens, _model.ContextLength - tokens.Length))).ToArray();
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_closed) throw new SchedulerClosedException();
-            if (_queue.Count + _running >= QueueCapacity) throw new QueueFullException(QueueCapacity);
-            pending.Node = _queue.AddLast(pending);
+            if (_queue.Count + _running + pendings.Length > QueueCapacity) throw new QueueFullException(QueueCapacity);
+            foreach (var pending in pendings) pending.Node = _queue.AddLast(pending);
             NoteLoad();
             Monitor.PulseAll(_lock);
         }
         // Registered after queueing: a token that is already cancelled removes the request again at once.
-        pending.Watch(cancellationToken, _options.RequestTimeout, OnCancelled);
-        return new Generation(pending.Channel.Reader, pending.Result.Task, tokens.Length);
+        foreach (var pending in pendings) pending.Watch(cancellationToken, _options.RequestTimeout, OnCancelled);
+        return pendings.Select(p => new Generation(p.Channel.Reader, p.Result.Task, tokens.Length)).ToArray();
     }
 
     /// <summary>
@@ -320,7 +329,19 @@ public sealed class GenerationScheduler : IGenerationBackend
                 if (sampling.Seed is long seed) generatorParams.SetSearchOption("random_seed", (double)seed);
             }
 
-            var generator = cohort.Generator = new Generator(model, generatorParams);
+            // Members share a batch key, so they share the guidance too. The grammar compiles when the generator
+            // is created; a refusal there is the request's fault (bad schema), not the server's.
+            if (sampling.Guidance is { } guidance)
+                generatorParams.SetGuidance(guidance.NativeType, guidance.Data, false);
+            try
+            {
+                cohort.Generator = new Generator(model, generatorParams);
+            }
+            catch (OnnxRuntimeGenAIException ex) when (sampling.Guidance is not null)
+            {
+                throw new GuidanceRejectedException(ex.Message, ex);
+            }
+            var generator = cohort.Generator;
             if (live.Count == 1)
             {
                 generator.AppendTokens(live[0].Tokens);

@@ -33,6 +33,31 @@ public interface IGenerationBackend : IDisposable
     Generation Submit(string prompt, SamplingOptions sampling, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Queues one generation of the prompt per sampling option (OpenAI's n), all or none: a full queue throws
+    /// <see cref="QueueFullException"/> with none of them left running. This default submits one by one and
+    /// cancels what it queued when a later one is refused; a backend that can check its capacity once overrides it.
+    /// </summary>
+    IReadOnlyList<Generation> SubmitAll(string prompt, IReadOnlyList<SamplingOptions> samplings, CancellationToken cancellationToken = default)
+    {
+        var rollback = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var generations = new List<Generation>(samplings.Count);
+        try
+        {
+            foreach (var sampling in samplings)
+                generations.Add(Submit(prompt, sampling, rollback.Token));
+        }
+        catch
+        {
+            rollback.Cancel();
+            rollback.Dispose();
+            throw;
+        }
+        // The source lives as long as the generations: released when the last one ends.
+        _ = Task.WhenAll(generations.Select(g => (Task)g.Completion)).ContinueWith(_ => rollback.Dispose(), TaskScheduler.Default);
+        return generations;
+    }
+
+    /// <summary>
     /// Stops accepting requests and waits for queued and running ones to finish. When <paramref name="cancellationToken"/>
     /// fires first, what is left is cancelled. Returns true when everything finished on its own.
     /// </summary>

@@ -56,6 +56,7 @@ public sealed class LlmModel : IDisposable
                 config.Overlay("{\"model\":{\"decoder\":{\"session_options\":{\"intra_op_num_threads\":" + threads + "}}}}");
             model = new Model(config);
             var tokenizer = new Tokenizer(model);
+            WarmUpGuidance(model, contextLength);
             return new LlmModel(options, config, model, tokenizer, contextLength, eos);
         }
         catch (OnnxRuntimeGenAIException ex)
@@ -63,6 +64,26 @@ public sealed class LlmModel : IDisposable
             model?.Dispose();
             config?.Dispose();
             throw new ModelLoadException(ProviderHint(options.Provider, ex.Message), ex);
+        }
+    }
+
+    /// <summary>
+    /// The first guided generator of a model builds GenAI's guidance index of its vocabulary: 0.6 to 1.1 s for a
+    /// 32,000-token vocabulary on this project's 2-core machine, under 2 ms for each one after. Paying it at load
+    /// keeps it off the first structured-output request. A model whose tokenizer the guidance cannot index still
+    /// serves unguided requests; guided ones then report the error themselves.
+    /// </summary>
+    private static void WarmUpGuidance(Model model, int contextLength)
+    {
+        try
+        {
+            using var generatorParams = new GeneratorParams(model);
+            generatorParams.SetSearchOption("max_length", Math.Min(16, contextLength));
+            generatorParams.SetGuidance("json_schema", "{\"type\":\"object\"}", false);
+            using var generator = new Generator(model, generatorParams);
+        }
+        catch (OnnxRuntimeGenAIException)
+        {
         }
     }
 
@@ -105,10 +126,33 @@ public sealed class LlmModel : IDisposable
     public string Decode(ReadOnlySpan<int> tokens) => Tokenizer.Decode(tokens);
 
     /// <summary>Renders messages with the model's chat template (from tokenizer_config.json), ending with the assistant prompt.</summary>
-    public string ApplyChatTemplate(IReadOnlyList<ChatMessage> messages)
+    /// <param name="toolsJson">The tool definitions as a JSON array (OpenAI's "tools"), handed to the template as `tools`; null for none.</param>
+    public string ApplyChatTemplate(IReadOnlyList<ChatMessage> messages, string? toolsJson = null) =>
+        Tokenizer.ApplyChatTemplate(null, MessagesJson(messages), toolsJson, true);
+
+    /// <summary>
+    /// Messages in the form Hugging Face chat templates read: tool calls as {id, type, function: {name, arguments}}
+    /// with the arguments as an object (templates render them with tojson), tool results with their tool_call_id.
+    /// </summary>
+    public static string MessagesJson(IReadOnlyList<ChatMessage> messages)
     {
-        var json = JsonSerializer.Serialize(messages.Select(m => new Dictionary<string, string> { ["role"] = m.Role, ["content"] = m.Content }));
-        return Tokenizer.ApplyChatTemplate(null, json, null, true);
+        var array = new JsonArray();
+        foreach (var m in messages)
+        {
+            var message = new JsonObject { ["role"] = m.Role, ["content"] = m.Content };
+            if (m.ToolCalls is { Count: > 0 } calls)
+            {
+                message["tool_calls"] = new JsonArray(calls.Select(c => (JsonNode)new JsonObject
+                {
+                    ["id"] = c.Id,
+                    ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = JsonNode.Parse(c.ArgumentsJson) },
+                }).ToArray());
+            }
+            if (m.ToolCallId is { } id) message["tool_call_id"] = id;
+            array.Add(message);
+        }
+        return array.ToJsonString();
     }
 
     public void Dispose()

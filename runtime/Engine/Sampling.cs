@@ -22,10 +22,12 @@ public sealed record SamplingOptions
     /// Requests with equal keys may share one batched generator (GenAI sampling settings are per generator).
     /// A seeded sampling request gets a key of its own: a shared random stream would make its output depend on
     /// its batch neighbours, and a seed promises the same output every time.
+    /// A guided request gets one too: guidance is set per generator, and in a batch GenAI keeps asking a sequence's
+    /// finished grammar for a mask while its neighbours go on ("compute_mask() called after stop").
     /// </summary>
     internal object BatchKey(object uniqueToken) =>
-        IsGreedy ? "greedy"
-        : Seed is not null ? uniqueToken
+        Guidance is not null || Seed is not null && !IsGreedy ? uniqueToken
+        : IsGreedy ? "greedy"
         : (Temperature, TopP, TopK);
 }
 
@@ -67,7 +69,17 @@ public enum FinishReason
 }
 
 /// <summary>A chat message as the model's chat template expects it.</summary>
-public sealed record ChatMessage(string Role, string Content);
+public sealed record ChatMessage(string Role, string Content)
+{
+    /// <summary>Tool calls an assistant message made (rendered by templates that know tools); null for none.</summary>
+    public IReadOnlyList<ChatToolCall>? ToolCalls { get; init; }
+
+    /// <summary>For a "tool" message: the id of the call it answers.</summary>
+    public string? ToolCallId { get; init; }
+}
+
+/// <summary>A function call in an assistant message; <see cref="ArgumentsJson"/> is the arguments object as JSON text.</summary>
+public sealed record ChatToolCall(string Id, string Name, string ArgumentsJson);
 
 /// <summary>The outcome of one generation.</summary>
 public sealed record GenerationResult(

@@ -71,6 +71,26 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task N_choices_that_do_not_all_fit_get_429_and_leave_nothing_queued()
+    {
+        var settings = new Dictionary<string, string?>(LongRequests) { ["Runtime:MaxConcurrent"] = "1", ["Runtime:MaxQueue"] = "2" };
+        await using var server = await RuntimeServer.StartAsync(Models.Long, settings);
+        using var cancelLong = new CancellationTokenSource();
+        using var running = await server.Client.OpenStreamAsync("/v1/completions", Http.Completion("hold the slot", 9000, new { stream = true }), cancelLong.Token);
+        await using (var events = running.ReadEventsAsync().GetAsyncEnumerator(cancelLong.Token))
+        {
+            Assert.True(await events.MoveNextAsync());
+
+            // Two places are left; three choices do not fit, so none of them is queued.
+            using var rejected = await server.Client.PostJsonAsync("/v1/completions", Http.Completion("three at once", 4, new { n = 3 }));
+            Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
+            Assert.Equal(0, server.Host.Scheduler!.Waiting);
+            Assert.Equal(1, server.Host.Scheduler.Running);
+            await cancelLong.CancelAsync();
+        }
+    }
+
+    [Fact]
     public async Task Shutdown_drains_in_flight_requests_and_refuses_new_ones()
     {
         var server = await RuntimeServer.StartAsync(Models.Long, LongRequests);

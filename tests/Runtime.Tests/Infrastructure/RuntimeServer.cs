@@ -1,3 +1,4 @@
+using System.ClientModel;
 using System.Net.Http.Headers;
 using LlmInfra.Runtime.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -5,6 +6,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenAI;
+using OpenAI.Chat;
 
 namespace LlmInfra.Runtime.Tests.Infrastructure;
 
@@ -32,6 +35,10 @@ public sealed class RuntimeServer : IAsyncDisposable
     public HttpClient Client { get; }
 
     public ModelHost Host => App.Services.GetRequiredService<ModelHost>();
+
+    /// <summary>The official OpenAI .NET client, pointed at this server.</summary>
+    public ChatClient ChatClient(string key = ApiKey) =>
+        new(ModelName, new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(BaseAddress, "/v1") });
 
     /// <param name="configure">Extra builder setup, e.g. a log provider to inspect.</param>
     public static async Task<RuntimeServer> StartAsync(string? modelDir = null, IDictionary<string, string?>? overrides = null,
@@ -86,4 +93,23 @@ public sealed class SharedServerFixture : IAsyncLifetime
 public sealed class SharedServerCollection : ICollectionFixture<SharedServerFixture>
 {
     public const string Name = "shared server";
+}
+
+/// <summary>
+/// A server on the long-context model (same weights as the tiny one, 8192 tokens of context): for requests whose
+/// prompts carry tool definitions, which outgrow the tiny model's 256 tokens.
+/// </summary>
+public sealed class LongContextServerFixture : IAsyncLifetime
+{
+    public RuntimeServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(Models.Long);
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class LongContextServerCollection : ICollectionFixture<LongContextServerFixture>
+{
+    public const string Name = "long-context server";
 }

@@ -1,0 +1,62 @@
+using System.Threading.Channels;
+using LlmInfra.Engine;
+using LlmInfra.Runtime.Api.Tools;
+
+namespace LlmInfra.Runtime.Api;
+
+/// <summary>One choice's reply as it streams: plain text, or text-or-tool-calls when tools may be called.</summary>
+public sealed class ChoiceOutput(int index, ToolSet? tools)
+{
+    private readonly ToolCallStream? _calls = tools is { Callable.Count: > 0 }
+        ? new ToolCallStream(toolsOnly: tools.Mode is ToolChoiceMode.Required or ToolChoiceMode.Named)
+        : null;
+
+    public int Index { get; } = index;
+
+    public IReadOnlyList<ReplyDelta> Append(string piece) => _calls is null ? [new ReplyDelta(piece, null)] : _calls.Append(piece);
+
+    /// <summary>"tool_calls" when the reply is a complete list of calls, else the backend's reason.</summary>
+    public string FinishReason(GenerationResult result) =>
+        _calls is { Complete: true } ? "tool_calls" : ResponseFormat.FinishReasonOf(result.FinishReason);
+
+    /// <summary>
+    /// The finished choice. Calls cut short (by max_tokens) are not calls: the reply is then returned as text with
+    /// finish_reason "length", so a client sees what was generated and why it is incomplete.
+    /// </summary>
+    public ChoiceResult Result(GenerationResult result) => _calls is { Complete: true }
+        ? new ChoiceResult(Index, null, _calls.Calls, "tool_calls")
+        : new ChoiceResult(Index, result.Text, null, ResponseFormat.FinishReasonOf(result.FinishReason));
+}
+
+/// <summary>A piece, the end, or the failure of one choice's generation.</summary>
+public readonly record struct ChoiceEvent(int Index, string? Piece, GenerationResult? Result, Exception? Error);
+
+public static class ChoiceEvents
+{
+    /// <summary>The choices' pieces in the order they are generated, each choice's end after its last piece.</summary>
+    public static ChannelReader<ChoiceEvent> Merge(IReadOnlyList<Generation> generations)
+    {
+        var channel = Channel.CreateUnbounded<ChoiceEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var pumps = generations.Select((generation, index) => Pump(generation, index, channel.Writer)).ToArray();
+        _ = Task.WhenAll(pumps).ContinueWith(_ => channel.Writer.TryComplete(), TaskScheduler.Default);
+        return channel.Reader;
+    }
+
+    private static async Task Pump(Generation generation, int index, ChannelWriter<ChoiceEvent> writer)
+    {
+        try
+        {
+            var text = generation.Text;
+            while (await text.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (text.TryRead(out var piece))
+                    writer.TryWrite(new ChoiceEvent(index, piece, null, null));
+            }
+            writer.TryWrite(new ChoiceEvent(index, null, await generation.Completion.ConfigureAwait(false), null));
+        }
+        catch (Exception ex)
+        {
+            writer.TryWrite(new ChoiceEvent(index, null, null, ex));
+        }
+    }
+}
