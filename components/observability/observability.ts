@@ -275,6 +275,8 @@ export class Observability extends pulumi.ComponentResource {
         listener,
         backend: { service: GRAFANA_SERVICE, port: 80 },
         requestTimeout: "60s",
+        // Grafana's UI and API live at "/", not under the model API's prefix.
+        pathPrefixes: ["/"],
       },
       { parent: this, provider: this.k8sProvider, dependsOn: [this.release, ...dependsOn] },
     );

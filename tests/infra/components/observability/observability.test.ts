@@ -64,6 +64,10 @@ test("Grafana is published at https://grafana.<domain> through the gateway's HTT
     "https://grafana.llm.example.com",
   );
   assert.equal(get((await release()).inputs, "values", "grafana", "service", "type"), "ClusterIP");
+  // The whole UI, not only the model API's /v1 prefix.
+  assert.deepEqual(get((get(route.inputs, "spec", "rules") as unknown[])[0], "matches"), [
+    { path: { type: "PathPrefix", value: "/" } },
+  ]);
 });
 
 test("the runtime ServiceMonitor sets `model` from the pod's instance label", async () => {
