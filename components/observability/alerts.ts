@@ -3,6 +3,7 @@
  * `app.kubernetes.io/instance`), never from the runtime itself; kube-state-metrics exposes the same pod and
  * deployment label, which the recording rules below turn into `model` for joins with GPU and replica series.
  */
+import { BURN_ALERTS, burnRateAlerts, sloRecordingRules, validateSloTargets } from "./slo";
 
 /** The runtime's metric names: a contract with the runtime (see its RuntimeMetrics). */
 export const RUNTIME_METRICS = [
@@ -27,8 +28,9 @@ export interface SloSettings {
 export interface AlertRule {
   alert: string;
   expr: string;
-  for: string;
-  labels: { severity: "critical" | "warning" };
+  /** Unset fires at the first evaluation that matches (burn-rate alerts: their short window is the delay). */
+  for?: string;
+  labels: { severity: "critical" | "warning" } & Record<string, string>;
   annotations: { summary: string; description: string; runbook_url: string };
 }
 
@@ -57,8 +59,8 @@ export function recordingRules(): RecordingRule[] {
 }
 
 export const ALERT_NAMES = [
-  "LlmTimeToFirstTokenHigh",
-  "LlmErrorRatioHigh",
+  BURN_ALERTS.availability,
+  BURN_ALERTS.ttft,
   "LlmQueueGrowingAtMaxReplicas",
   "LlmNoReadyReplicas",
   "LlmGpuMemoryNearFull",
@@ -73,14 +75,17 @@ export function validateSlo(slo: SloSettings): string[] {
   const out: string[] = [];
   if (!(slo.ttftP95Seconds > 0)) out.push(`slo.ttftP95Seconds must be > 0, got ${slo.ttftP95Seconds}`);
   if (!(slo.errorRatio > 0 && slo.errorRatio < 1)) out.push(`slo.errorRatio must be between 0 and 1, got ${slo.errorRatio}`);
-  return out;
+  return [...out, ...validateSloTargets(slo)];
+}
+
+/** The SLOs' error ratios per window (recording rules the burn-rate alerts read), before the alerts in one group. */
+export function sloRules(slo: SloSettings, runbookBase: string): (RecordingRule | AlertRule)[] {
+  return [...sloRecordingRules(slo, FAILED_OUTCOMES), ...alertRules(slo, runbookBase)];
 }
 
 export function alertRules(slo: SloSettings, runbookBase: string): AlertRule[] {
   const problems = validateSlo(slo);
   if (problems.length > 0) throw new Error(`alert rules: ${problems.join("; ")}`);
-  const failed = FAILED_OUTCOMES.join("|");
-  const rate = (selector: string, window: string) => `sum by (${byModel}) (rate(${selector}[${window}]))`;
   const rule = (
     alert: AlertName,
     expr: string,
@@ -96,22 +101,7 @@ export function alertRules(slo: SloSettings, runbookBase: string): AlertRule[] {
     annotations: { summary, description, runbook_url: runbookUrl(runbookBase, alert) },
   });
   return [
-    rule(
-      "LlmTimeToFirstTokenHigh",
-      `histogram_quantile(0.95, sum by (${byModel}, le) (rate(llm_time_to_first_token_seconds_bucket[5m]))) > ${slo.ttftP95Seconds}`,
-      "10m",
-      "warning",
-      "Time to first token p95 of {{ $labels.model }} is above the SLO target",
-      `p95 time to first token is {{ $value | humanizeDuration }} (target ${slo.ttftP95Seconds}s) for model {{ $labels.model }} in {{ $labels.namespace }}.`,
-    ),
-    rule(
-      "LlmErrorRatioHigh",
-      `(${rate(`llm_requests_total{outcome=~"${failed}"}`, "30m")} / ${rate("llm_requests_total", "30m")}) > ${slo.errorRatio}`,
-      "5m",
-      "critical",
-      "Failed request ratio of {{ $labels.model }} is above the error budget",
-      `{{ $value | humanizePercentage }} of requests to {{ $labels.model }} failed (outcome ${FAILED_OUTCOMES.join(" or ")}) over 30 minutes; budget ${slo.errorRatio * 100}%.`,
-    ),
+    ...burnRateAlerts(slo, (alert) => runbookUrl(runbookBase, alert as AlertName)),
     rule(
       "LlmQueueGrowingAtMaxReplicas",
       `(deriv((sum by (${byModel}) (llm_requests_waiting))[10m:1m]) > 0 and sum by (${byModel}) (llm_requests_waiting) > 0) ` +

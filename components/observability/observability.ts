@@ -10,7 +10,7 @@ import { CHARTS, chartRelease, containerResources } from "../charts";
 import type { ClusterRecord } from "../clusters/record";
 import { httpsRoute, type ListenerRef } from "../traffic/routes";
 import { alertmanagerConfig, ALERT_RECEIVER_KEY, ALERT_RECEIVER_SECRET, type AlertingSettings } from "./alerting";
-import { alertRules, recordingRules, type SloSettings } from "./alerts";
+import { recordingRules, sloRules, type SloSettings } from "./alerts";
 import { DASHBOARD_LABEL, loadDashboards } from "./dashboards";
 import { memoryMi } from "../security/quantity";
 
@@ -225,7 +225,7 @@ export class Observability extends pulumi.ComponentResource {
         spec: {
           groups: [
             { name: "llm-model-labels", interval: "30s", rules: recordingRules() },
-            { name: "llm-slo", rules: alertRules(args.settings.slo, args.settings.runbookBaseUrl) },
+            { name: "llm-slo", rules: sloRules(args.settings.slo, args.settings.runbookBaseUrl) },
           ],
         },
       },
@@ -275,6 +275,8 @@ export class Observability extends pulumi.ComponentResource {
         listener,
         backend: { service: GRAFANA_SERVICE, port: 80 },
         requestTimeout: "60s",
+        // Grafana's UI and API live at "/", not under the model API's prefix.
+        pathPrefixes: ["/"],
       },
       { parent: this, provider: this.k8sProvider, dependsOn: [this.release, ...dependsOn] },
     );

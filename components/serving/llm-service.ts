@@ -13,7 +13,7 @@ import { queueScaledObject } from "../autoscaling/keda";
 import type { ClusterRecord } from "../clusters/record";
 import { modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
-import { httpsRoute, leastRequestPolicy, type ListenerRef } from "../traffic/routes";
+import { backendTrafficPolicies, httpsRoute, type ListenerRef } from "../traffic/routes";
 import { modelArgs, modelFetchContainer, modelVolume, storeEndpoint, MODEL_MOUNT, type ModelSource } from "./model-source";
 
 /** One model as a cluster serves it. */
@@ -68,6 +68,57 @@ export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" 
 export const RUNTIME_PORT = 8080;
 const KEYS_DIR = "/etc/llm-runtime";
 const DEFAULT_DRAIN_SECONDS = 60;
+
+/**
+ * How the runtime stops (runtime/Hosting): on SIGTERM `/readyz` turns 503 and new `/v1` requests get 503,
+ * in-flight ones get `DrainGraceSeconds`, and the host gives up `RUNTIME_HOST_MARGIN_SECONDS` after that
+ * (RuntimeApp.cs: `ShutdownTimeout = DrainGraceSeconds + 5`; a test reads it from there).
+ */
+export const RUNTIME_HOST_MARGIN_SECONDS = 5;
+/**
+ * The preStop sleep. A terminating pod leaves the Service's ready endpoints at once, but each Envoy proxy stops
+ * picking it only after Envoy Gateway has seen the EndpointSlice change and pushed new endpoints over xDS.
+ * Until then requests still arrive; sleeping before SIGTERM lets the runtime serve them instead of refusing
+ * them with a 503, which the gateway does not retry for completions (POST). A budget, not a measurement.
+ */
+export const ENDPOINT_PROPAGATION_SECONDS = 10;
+/** After the host's own deadline: process exit (model and GPU context teardown) before the kubelet's SIGKILL. */
+export const PROCESS_EXIT_MARGIN_SECONDS = 5;
+
+/**
+ * The pod's stop sequence from the drain budget: preStop sleep, then SIGTERM and the runtime's drain, then its
+ * host margin and exit. The kubelet's grace period counts from the start of preStop, so it covers all of them.
+ * `sleep` is the kubelet's own action (no shell or binary in the image needed; Kubernetes 1.30 and newer).
+ */
+export function podTermination(drainSeconds: number) {
+  return {
+    preStop: { sleep: { seconds: ENDPOINT_PROPAGATION_SECONDS } },
+    terminationGracePeriodSeconds:
+      ENDPOINT_PROPAGATION_SECONDS + drainSeconds + RUNTIME_HOST_MARGIN_SECONDS + PROCESS_EXIT_MARGIN_SECONDS,
+  };
+}
+
+/** Well-known node labels the scheduler spreads replicas over. */
+export const ZONE_KEY = "topology.kubernetes.io/zone";
+export const HOST_KEY = "kubernetes.io/hostname";
+
+/**
+ * Replicas spread over zones first, then nodes, so one zone outage or one node drain takes as few as
+ * possible. Preferences (`ScheduleAnyway`), not hard rules: the GPU node groups span every zone in one
+ * autoscaling group, so the cluster autoscaler cannot add a node in a chosen zone, and a hard rule would
+ * leave a replica Pending while GPUs are free in another zone (capacity beats placement for GPUs); nodes
+ * without a zone label (on-prem, local) count as no zone. `pod-template-hash` spreads each rollout's
+ * ReplicaSet on its own, so old pods being replaced do not skew where new ones go.
+ */
+export function topologySpread(labels: Record<string, string>) {
+  return [ZONE_KEY, HOST_KEY].map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: "ScheduleAnyway",
+    labelSelector: { matchLabels: labels },
+    matchLabelKeys: ["pod-template-hash"],
+  }));
+}
 const DEFAULT_TARGET_QUEUE_DEPTH = 4;
 
 /** Model load can take minutes on a cold cache: up to 15 minutes of startup before liveness starts. */
@@ -115,6 +166,7 @@ export class LlmService extends pulumi.ComponentResource {
     const { cluster, model } = args;
     const child = { parent: this, provider: cluster.provider, dependsOn: cluster.ready };
     const drain = args.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
+    const termination = podTermination(drain);
     this.labels = { "app.kubernetes.io/name": "llm-runtime", "app.kubernetes.io/instance": model.name };
 
     const keys = new k8s.core.v1.Secret(
@@ -152,19 +204,9 @@ export class LlmService extends pulumi.ComponentResource {
               // No Kubernetes API token: the runtime never calls the API (cloud identity webhooks project their own).
               automountServiceAccountToken: false,
               securityContext: restrictedPodSecurityContext,
-              terminationGracePeriodSeconds: drain + 15,
+              terminationGracePeriodSeconds: termination.terminationGracePeriodSeconds,
               priorityClassName: args.priorityClassName,
-              // Spread replicas over nodes so one node drain or failure takes at most one.
-              affinity: {
-                podAntiAffinity: {
-                  preferredDuringSchedulingIgnoredDuringExecution: [
-                    {
-                      weight: 100,
-                      podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: this.labels } },
-                    },
-                  ],
-                },
-              },
+              topologySpreadConstraints: topologySpread(this.labels),
               nodeSelector: onGpu ? cluster.gpu.nodeSelector : undefined,
               tolerations: onGpu ? cluster.gpu.tolerations : undefined,
               initContainers: modelFetchContainer(model.source, "model"),
@@ -202,6 +244,7 @@ export class LlmService extends pulumi.ComponentResource {
                     limits: { cpu: model.resources.cpu, memory: model.resources.memory, ...gpuLimits },
                   },
                   securityContext: restrictedContainerSecurityContext,
+                  lifecycle: { preStop: termination.preStop },
                   readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
                   livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
                   startupProbe: STARTUP_PROBE,
@@ -265,10 +308,11 @@ export class LlmService extends pulumi.ComponentResource {
           backend: { service: this.service.metadata.name, port: RUNTIME_PORT },
           requestTimeout: args.route.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
           labels: this.labels,
+          separateReads: true,
         },
         routeOpts,
       );
-      leastRequestPolicy(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, routeOpts);
+      backendTrafficPolicies(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, routeOpts);
     }
 
     if (args.autoscaling)

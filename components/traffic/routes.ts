@@ -33,7 +33,18 @@ export interface RouteArgs {
    */
   requestTimeout: string;
   labels?: Record<string, string>;
+  /** Path prefixes routed; the model API's by default. A UI behind the gateway (Grafana) serves "/". */
+  pathPrefixes?: readonly string[];
+  /**
+   * Give idempotent reads (GET) a rule of their own, named `READS_RULE`, so a policy can retry them (and only
+   * them) on a 503; everything else falls through to the `API_RULE` rule.
+   */
+  separateReads?: boolean;
 }
+
+/** Route rule names: Envoy Gateway policies address a rule by its name (`targetRefs[].sectionName`). */
+export const READS_RULE = "reads";
+export const API_RULE = "api";
 
 export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
   return new k8s.apiextensions.CustomResource(
@@ -53,13 +64,7 @@ export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomRes
           },
         ],
         hostnames: [args.hostname],
-        rules: [
-          {
-            matches: PUBLIC_PATH_PREFIXES.map((value) => ({ path: { type: "PathPrefix", value } })),
-            backendRefs: [{ name: args.backend.service, port: args.backend.port }],
-            timeouts: { request: args.requestTimeout, backendRequest: args.requestTimeout },
-          },
-        ],
+        rules: routeRules(args),
       },
     },
     opts,
@@ -67,25 +72,87 @@ export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomRes
 }
 
 /**
- * Least-request balancing for a route: generation time varies by orders of magnitude between requests, so
- * round robin piles long generations onto one replica while others idle.
+ * The rules of a route. With `separateReads`, GET requests match the `reads` rule first (Gateway API ranks a
+ * match with a method above one without on the same path), everything else the `api` rule.
  */
-export function leastRequestPolicy(
+export function routeRules(args: Pick<RouteArgs, "backend" | "requestTimeout" | "pathPrefixes" | "separateReads">) {
+  const prefixes = args.pathPrefixes ?? PUBLIC_PATH_PREFIXES;
+  const rule = (name: string | undefined, method?: "GET") => ({
+    ...(name ? { name } : {}),
+    matches: prefixes.map((value) => ({ path: { type: "PathPrefix", value }, ...(method ? { method } : {}) })),
+    backendRefs: [{ name: args.backend.service, port: args.backend.port }],
+    timeouts: { request: args.requestTimeout, backendRequest: args.requestTimeout },
+  });
+  return args.separateReads ? [rule(READS_RULE, "GET"), rule(API_RULE)] : [rule(undefined)];
+}
+
+/**
+ * Outlier detection (Envoy's passive health checks) for a model's replicas. With local- and external-origin
+ * errors split, a replica that refuses connections or resets them is ejected after 3 in a row, one that answers
+ * 502/503/504 (the runtime's 503 while draining or before its model is loaded) after 3, any other 5xx after 5.
+ * An ejected replica rests for `baseEjectionTime` (longer each time again); at most half of the replicas are
+ * ejected at once, so a fault that hits every replica (a bad model version) cannot empty the pool. Interval
+ * and the rest stay at Envoy Gateway's defaults (3 s).
+ */
+export const PASSIVE_HEALTH_CHECK = {
+  splitExternalLocalOriginErrors: true,
+  consecutiveLocalOriginFailures: 3,
+  consecutiveGatewayErrors: 3,
+  consecutive5XxErrors: 5,
+  baseEjectionTime: "30s",
+  maxEjectionPercent: 50,
+} as const;
+
+/**
+ * Retries, by what is safe to repeat. Completions are POSTs that generate (and bill) tokens: they are retried
+ * only when the request provably never reached a replica: the connection could not be opened
+ * (`connect-failure`) or was reset before the request headers were sent (`reset-before-request`). Idempotent
+ * reads (GET /v1/models) are also retried on a 503 (a replica draining or still loading its model).
+ * Envoy Gateway retries on a different replica (its previous-hosts predicate), 2 retries at most.
+ */
+export const RETRY_TRIGGERS = {
+  api: ["connect-failure", "reset-before-request"],
+  reads: ["connect-failure", "reset-before-request", "retriable-status-codes"],
+} as const;
+export const RETRIED_READ_STATUS_CODES = [503] as const;
+const NUM_RETRIES = 2;
+
+/**
+ * Envoy Gateway traffic policy for a model's route: least-request balancing (generation time varies by orders
+ * of magnitude between requests, so round robin piles long generations onto one replica while others idle),
+ * outlier detection, and retries. Two objects: one on the route (the `api` rule and anything else), one on its
+ * `reads` rule. Envoy Gateway does not merge a rule's policy with the route's (the rule's replaces it), so the
+ * rule's repeats the balancing and health checks.
+ */
+export function backendTrafficPolicies(
   name: string,
   args: { routeName: string; namespace: pulumi.Input<string> },
   opts: pulumi.CustomResourceOptions,
-): k8s.apiextensions.CustomResource {
-  return new k8s.apiextensions.CustomResource(
-    name,
-    {
-      apiVersion: ENVOY_GATEWAY_API,
-      kind: "BackendTrafficPolicy",
-      metadata: { name: args.routeName, namespace: args.namespace },
-      spec: {
-        targetRefs: [{ group: GATEWAY_API, kind: "HTTPRoute", name: args.routeName }],
-        loadBalancer: { type: "LeastRequest" },
+): k8s.apiextensions.CustomResource[] {
+  const policy = (resourceName: string, policyName: string, sectionName: string | undefined, kind: keyof typeof RETRY_TRIGGERS) =>
+    new k8s.apiextensions.CustomResource(
+      resourceName,
+      {
+        apiVersion: ENVOY_GATEWAY_API,
+        kind: "BackendTrafficPolicy",
+        metadata: { name: policyName, namespace: args.namespace },
+        spec: {
+          targetRefs: [{ group: GATEWAY_API, kind: "HTTPRoute", name: args.routeName, ...(sectionName ? { sectionName } : {}) }],
+          loadBalancer: { type: "LeastRequest" },
+          healthCheck: { passive: { ...PASSIVE_HEALTH_CHECK } },
+          retry: {
+            numRetries: NUM_RETRIES,
+            retryOn: {
+              triggers: [...RETRY_TRIGGERS[kind]],
+              ...(kind === "reads" ? { httpStatusCodes: [...RETRIED_READ_STATUS_CODES] } : {}),
+            },
+          },
+        },
       },
-    },
-    opts,
-  );
+      opts,
+    );
+  return [
+    policy(name, args.routeName, undefined, "api"),
+    policy(`${name}-${READS_RULE}`, `${args.routeName}-${READS_RULE}`, READS_RULE, "reads"),
+  ];
 }

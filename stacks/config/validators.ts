@@ -3,6 +3,7 @@
  * issues it finds, so each is tested on its own (tests/infra/stacks/config/validators.test.ts).
  */
 import { overlaps, parseCidr } from "../../components/clusters/cidr";
+import { sloTargetIssues } from "../../components/observability/slo";
 import { RESERVED_HOSTS } from "../../components/traffic/hosts";
 import {
   AKS_MAX_PODS,
@@ -214,6 +215,15 @@ export function validateAlerting(settings: Pick<Settings, "environment" | "obser
       },
     ];
   return [];
+}
+
+/** SLO targets the burn-rate alerts can serve (components/observability/slo.ts). */
+export function validateSloTargets(settings: Pick<Settings, "observability">): ConfigIssue[] {
+  return sloTargetIssues(settings.observability.slo).map((i) => ({
+    path: ["observability", "slo", i.key],
+    message: i.message,
+    value: i.value,
+  }));
 }
 
 const catalogNote = `(stacks/config/cloud-catalog.ts, as of ${CATALOG_AS_OF})`;
@@ -672,6 +682,7 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateGpuPlacement(settings),
     ...validateSecretReferences(settings, configKeys),
     ...validateAlerting(settings),
+    ...validateSloTargets(settings),
     ...validateCloudRegions(settings),
     ...validateGpuMachineTypes(settings),
     ...validateNetworkOverlaps(settings),

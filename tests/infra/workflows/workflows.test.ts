@@ -58,6 +58,7 @@ test("the workflows the operations docs describe are all there", () => {
     "image.yml",
     "dr.yml",
     "state-backup.yml",
+    "drift.yml",
   ])
     assert.ok(files.includes(f), `${f} is missing`);
 });
@@ -263,4 +264,111 @@ test("dr.yml checks prerequisites, then redeploys dr through pulumi-up.yml, then
   assert.match(source, /npx tsx stacks\/config\/dr-prerequisites\.ts dr prod/);
   assert.match(source, /pulumi stack ls --json/);
   assert.match(source, /\.github\/scripts\/dns-switch\.sh "\$ZONE_ID" dr dr/);
+});
+
+test("drift.yml previews every shared stack nightly with refresh and expecting no changes, then reports", () => {
+  const wf = workflow("drift.yml");
+  assert.ok("schedule" in wf.on && "workflow_dispatch" in wf.on);
+  const include = wf.jobs.preview.strategy?.matrix?.include as { stack: string }[];
+  assert.deepEqual(include.map((i) => i.stack).sort(), sharedStacks());
+  assert.ok((wf.jobs.preview.steps ?? []).some((s) => s.run?.includes('.github/scripts/drift-check.sh "$STACK" drift')));
+  // Previews read; only the report job writes, and only issues.
+  assert.deepEqual(wf.jobs.preview.permissions, { contents: "read", "id-token": "write" });
+  assert.deepEqual(wf.jobs.report.permissions, { contents: "read", issues: "write" });
+  assert.equal(wf.jobs.report.needs, "preview");
+  assert.equal(wf.jobs.report.if, "always()");
+  // Never the deploy's concurrency group: a queued drift check would cancel a pending deploy.
+  assert.match(String(wf.jobs.preview.concurrency?.group), /^drift-/);
+  const check = readFileSync(path.join(REPO_ROOT, ".github", "scripts", "drift-check.sh"), "utf8");
+  assert.match(check, /preview --stack "\$stack" --refresh --expect-no-changes --diff/);
+  for (const source of [text("drift.yml"), check]) assert.doesNotMatch(source.replace(/#.*$/gm, ""), /--show-secrets/);
+});
+
+/** Runs a helper script with fake `pulumi` / `gh` commands that log their arguments. */
+async function withFakes(fakes: Record<string, string>, script: string, args: string[]) {
+  const dir = mkdtempSync(path.join(tmpdir(), "drift-"));
+  const env: Record<string, string> = { ...process.env, LOG: path.join(dir, "calls.log") } as Record<string, string>;
+  for (const [name, body] of Object.entries(fakes)) {
+    const file = path.join(dir, name);
+    writeFileSync(file, `#!/usr/bin/env bash\necho "$*" >> "$LOG"\n${body}\n`, { mode: 0o755 });
+    env[name.toUpperCase()] = file;
+  }
+  const file = path.join(REPO_ROOT, ".github", "scripts", script);
+  const result = await run("bash", [file, ...args.map((a) => a.replace("$DIR", dir))], { env }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+  const calls = existsSync(env.LOG) ? readFileSync(env.LOG, "utf8").trim().split("\n") : [];
+  return { dir, result, calls, read: (f: string) => readFileSync(path.join(dir, f), "utf8") };
+}
+
+const fakePulumi = (preview: string) => `case "$1" in stack) echo '[{"name":"acme/prod"}]' ;; preview) ${preview} ;; esac`;
+
+test("drift-check.sh tells drift from a clean stack, a stack not deployed and a failed preview", async () => {
+  const drift = await withFakes(
+    {
+      pulumi: fakePulumi(
+        'echo "~ aws:eks/cluster:Cluster  ~ tags"; echo "error: no changes were expected but changes were proposed"; exit 255',
+      ),
+    },
+    "drift-check.sh",
+    ["prod", "$DIR/out"],
+  );
+  assert.equal(drift.result.code, 0);
+  assert.equal(drift.read("out/prod.status").trim(), "drift");
+  assert.match(drift.read("out/prod.diff"), /~ tags/);
+  assert.ok(
+    drift.calls.some((c) => /^preview --stack prod --refresh --expect-no-changes --diff/.test(c)),
+    drift.calls.join("; "),
+  );
+
+  const clean = await withFakes({ pulumi: fakePulumi("exit 0") }, "drift-check.sh", ["prod", "$DIR/out"]);
+  assert.equal(clean.result.code, 0);
+  assert.equal(clean.read("out/prod.status").trim(), "clean");
+
+  const missing = await withFakes({ pulumi: fakePulumi("exit 0") }, "drift-check.sh", ["dr", "$DIR/out"]);
+  assert.equal(missing.read("out/dr.status").trim(), "missing");
+  assert.ok(!missing.calls.some((c) => c.startsWith("preview")), "no preview of a stack that is not deployed");
+
+  const failed = await withFakes(
+    { pulumi: fakePulumi('echo "error: could not get cluster credentials"; exit 255') },
+    "drift-check.sh",
+    ["prod", "$DIR/out"],
+  );
+  assert.equal(failed.result.code, 1);
+  assert.equal(failed.read("out/prod.status").trim(), "error");
+});
+
+test("drift-report.sh opens one issue per drifted stack, updates the open one, closes it when clean", async () => {
+  const results = (dir: string, stacks: Record<string, string>) => {
+    for (const [stack, status] of Object.entries(stacks)) {
+      writeFileSync(path.join(dir, `${stack}.status`), `${status}\n`);
+      writeFileSync(path.join(dir, `${stack}.diff`), status === "drift" ? "~ kubernetes:apps/v1:Deployment m1\n" : "");
+    }
+  };
+  const report = async (openIssue: string, stacks: Record<string, string>) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "drift-results-"));
+    results(dir, stacks);
+    // `issue create/edit` copy the body file where the test can read it.
+    const gh = `case "$1 $2" in "issue list") echo "${openIssue}" ;; "issue create"|"issue edit") for a; do [ "$prev" = --body-file ] && cp "$a" "$(dirname "$LOG")/body.md"; prev=$a; done ;; esac`;
+    return withFakes({ gh }, "drift-report.sh", [dir, "https://github.example/run/1"]);
+  };
+
+  const opened = await report("", { prod: "drift", dev: "clean", dr: "error" });
+  assert.equal(opened.result.code, 0, opened.result.stderr);
+  const create = opened.calls.find((c) => c.startsWith("issue create"));
+  assert.match(String(create), /--title Drift: stack prod differs from its code --label drift/);
+  assert.equal(opened.calls.filter((c) => c.startsWith("issue create")).length, 1, "one issue: prod");
+  assert.ok(!opened.calls.some((c) => c.startsWith("issue close")), "nothing open to close");
+  const body = opened.read("body.md");
+  assert.match(body, /~ kubernetes:apps\/v1:Deployment m1/);
+  assert.match(body, /https:\/\/github\.example\/run\/1/);
+
+  const updated = await report("17", { prod: "drift" });
+  assert.ok(updated.calls.some((c) => c.startsWith("issue edit 17 --body-file")));
+  assert.ok(updated.calls.some((c) => c.startsWith("issue comment 17")));
+  assert.ok(!updated.calls.some((c) => c.startsWith("issue create")));
+
+  const closed = await report("17", { prod: "clean" });
+  assert.ok(closed.calls.some((c) => c.startsWith("issue close 17")));
 });

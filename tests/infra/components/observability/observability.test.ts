@@ -64,6 +64,10 @@ test("Grafana is published at https://grafana.<domain> through the gateway's HTT
     "https://grafana.llm.example.com",
   );
   assert.equal(get((await release()).inputs, "values", "grafana", "service", "type"), "ClusterIP");
+  // The whole UI, not only the model API's /v1 prefix.
+  assert.deepEqual(get((get(route.inputs, "spec", "rules") as unknown[])[0], "matches"), [
+    { path: { type: "PathPrefix", value: "/" } },
+  ]);
 });
 
 test("the runtime ServiceMonitor sets `model` from the pod's instance label", async () => {
@@ -88,18 +92,19 @@ test("PrometheusRule holds every SLO alert with a runbook URL from the configure
   const rule = find(await observe(), "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "o-slo-rules");
   const groups = get(rule.inputs, "spec", "groups") as { rules: { alert?: string; annotations?: { runbook_url: string } }[] }[];
   const alerts = groups.flatMap((g) => g.rules).filter((r) => r.alert);
-  assert.deepEqual(alerts.map((a) => a.alert).sort(), [...ALERT_NAMES].sort());
+  assert.deepEqual([...new Set(alerts.map((a) => a.alert))].sort(), [...ALERT_NAMES].sort());
   for (const a of alerts) assert.equal(a.annotations?.runbook_url, `https://git.example.com/llm/docs/runbooks/${a.alert}.md`);
 });
 
 test("alert expressions use the runtime's metric names and the SLO targets from settings", () => {
-  const rules = Object.fromEntries(alertRules(settings.slo, "https://x").map((r) => [r.alert, r]));
-  assert.match(
-    rules.LlmTimeToFirstTokenHigh.expr,
-    /histogram_quantile\(0\.95, .*llm_time_to_first_token_seconds_bucket.*\) > 1\.5$/,
+  // The first rule of each name (the burn-rate alerts have one per window pair, the 1h/5m pair first).
+  const rules = Object.fromEntries(
+    alertRules(settings.slo, "https://x")
+      .reverse()
+      .map((r) => [r.alert, r]),
   );
-  assert.match(rules.LlmErrorRatioHigh.expr, /llm_requests_total\{outcome=~"error\|rejected"\}/);
-  assert.match(rules.LlmErrorRatioHigh.expr, /> 0\.005$/);
+  assert.match(rules.LlmAvailabilityBudgetBurn.expr, /^llm:slo_availability:error_ratio_rate1h > \(14\.4 \* 0\.005\)/);
+  assert.match(rules.LlmTimeToFirstTokenBudgetBurn.expr, /^llm:slo_ttft:error_ratio_rate1h > \(14\.4 \* 0\.05\)/);
   assert.match(
     rules.LlmQueueGrowingAtMaxReplicas.expr,
     /deriv\(\(sum by \(namespace, model\) \(llm_requests_waiting\)\)\[10m:1m\]\) > 0/,
@@ -107,7 +112,9 @@ test("alert expressions use the runtime's metric names and the SLO targets from 
   assert.match(rules.LlmQueueGrowingAtMaxReplicas.expr, /kube_horizontalpodautoscaler_spec_max_replicas/);
   assert.match(rules.LlmNoReadyReplicas.expr, /kube_deployment_status_replicas_available/);
   assert.match(rules.LlmGpuMemoryNearFull.expr, /DCGM_FI_DEV_FB_USED/);
-  for (const r of Object.values(rules)) assert.match(r.expr, /model/, `${r.alert} must group by model`);
+  // Burn-rate alerts read recording rules that group by model (tests/infra/components/observability/slo.test.ts).
+  for (const r of Object.values(rules))
+    if (!r.expr.startsWith("llm:slo_")) assert.match(r.expr, /model/, `${r.alert} must group by model`);
 });
 
 test("rejects SLO targets that cannot be met or measured", () => {

@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import {
   COLD_START_BUDGET_SECONDS,
+  ENDPOINT_PROPAGATION_SECONDS,
   LlmService,
+  podTermination,
+  PROCESS_EXIT_MARGIN_SECONDS,
+  RUNTIME_HOST_MARGIN_SECONDS,
   startupWorstCaseSeconds,
   validateLlmService,
 } from "../../../../components/serving/llm-service";
 import type { ModelSource } from "../../../../components/serving/model-source";
-import { capture, find, get, gpuCluster, isSecret, ofType } from "../../helpers";
+import { PASSIVE_HEALTH_CHECK } from "../../../../components/traffic/routes";
+import { capture, find, get, gpuCluster, isSecret, ofType, REPO_ROOT } from "../../helpers";
 import { durationSeconds, PULUMI_DEFAULT_WAIT_SECONDS } from "../../../../stacks/policy/rules-kubernetes";
 
 const model = {
@@ -129,6 +137,53 @@ test("routes https://<model>.<domain> to the Service with a streaming-length tim
   ]);
 });
 
+test("GET requests have a rule of their own; everything else (the POST completions) falls through to the api rule", async () => {
+  const route = find((await deployScaled()).resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route");
+  const rules = get(route.inputs, "spec", "rules") as { name: string; matches: { method?: string }[] }[];
+  assert.deepEqual(
+    rules.map((r) => [r.name, r.matches.map((m) => m.method ?? "any")]),
+    [
+      ["reads", ["GET"]],
+      ["api", ["any"]],
+    ],
+  );
+});
+
+test("completions are retried only when they never reached a replica; reads also on a 503", async () => {
+  const { resources } = await deployScaled();
+  const spec = (name: string) =>
+    get(find(resources, "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", name).inputs, "spec") as Record<
+      string,
+      unknown
+    >;
+  const route = spec("c1-m1-balancing");
+  assert.deepEqual(get(route, "retry"), {
+    numRetries: 2,
+    retryOn: { triggers: ["connect-failure", "reset-before-request"] },
+  });
+  const reads = spec("c1-m1-balancing-reads");
+  assert.deepEqual(get(reads, "targetRefs"), [
+    { group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "m1", sectionName: "reads" },
+  ]);
+  assert.deepEqual(get(reads, "retry"), {
+    numRetries: 2,
+    retryOn: { triggers: ["connect-failure", "reset-before-request", "retriable-status-codes"], httpStatusCodes: [503] },
+  });
+  // Triggers that would repeat a completion the runtime may have started are never used.
+  for (const s of [route, reads])
+    for (const t of get(s, "retry", "retryOn", "triggers") as string[])
+      assert.ok(!["5xx", "gateway-error", "reset", "retriable-4xx"].includes(t), t);
+  // A rule's policy replaces the route's in Envoy Gateway: both balance and eject alike.
+  for (const s of [route, reads]) {
+    assert.deepEqual(get(s, "loadBalancer"), { type: "LeastRequest" });
+    assert.deepEqual(get(s, "healthCheck", "passive"), { ...PASSIVE_HEALTH_CHECK });
+  }
+  // Ejection: connect failures apart from HTTP errors, the draining runtime's 503s counted, never more than half.
+  assert.equal(PASSIVE_HEALTH_CHECK.splitExternalLocalOriginErrors, true);
+  assert.ok(PASSIVE_HEALTH_CHECK.consecutiveGatewayErrors > 0);
+  assert.ok(PASSIVE_HEALTH_CHECK.maxEjectionPercent <= 50);
+});
+
 test("runs non-root with a read-only root filesystem, at the inference priority, drain shorter than the grace period", async () => {
   const pod = get(
     find((await deployScaled()).resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs,
@@ -214,8 +269,61 @@ test("the runtime drains within the pod's termination grace period", async () =>
   const env = get((get(pod, "containers") as unknown[])[0], "env") as { name: string; value: string }[];
   const drain = Number(env.find((e) => e.name === "Runtime__DrainGraceSeconds")?.value);
   assert.ok(drain > 0);
-  // The runtime's host stops at drain + 5 s; the kubelet must not kill it before.
-  assert.ok((get(pod, "terminationGracePeriodSeconds") as number) > drain + 5);
+  // The grace period counts from the start of preStop: the sleep, then the drain and the host's margin, must fit.
+  const preStop = get((get(pod, "containers") as unknown[])[0], "lifecycle", "preStop", "sleep", "seconds") as number;
+  assert.ok(preStop > 0, "a preStop sleep");
+  assert.ok((get(pod, "terminationGracePeriodSeconds") as number) > preStop + drain + RUNTIME_HOST_MARGIN_SECONDS);
+});
+
+test("the host margin is the runtime's own (RuntimeApp.cs sets ShutdownTimeout to the drain plus it)", () => {
+  const source = readFileSync(path.join(REPO_ROOT, "runtime", "Hosting", "RuntimeApp.cs"), "utf8");
+  const m = /ShutdownTimeout = TimeSpan\.FromSeconds\(runtime\.DrainGraceSeconds \+ (\d+)\)/.exec(source);
+  assert.ok(m, "RuntimeApp.cs no longer sets ShutdownTimeout from DrainGraceSeconds: re-derive podTermination");
+  assert.equal(Number(m[1]), RUNTIME_HOST_MARGIN_SECONDS);
+});
+
+test("termination grace covers preStop, drain, host margin and exit for every drain budget", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3600 }), (drain) => {
+      const t = podTermination(drain);
+      assert.equal(t.preStop.sleep.seconds, ENDPOINT_PROPAGATION_SECONDS);
+      assert.equal(
+        t.terminationGracePeriodSeconds,
+        ENDPOINT_PROPAGATION_SECONDS + drain + RUNTIME_HOST_MARGIN_SECONDS + PROCESS_EXIT_MARGIN_SECONDS,
+      );
+      assert.ok(t.terminationGracePeriodSeconds > t.preStop.sleep.seconds + drain + RUNTIME_HOST_MARGIN_SECONDS);
+    }),
+  );
+});
+
+test("replicas spread over zones and nodes as preferences, per rollout", async () => {
+  const pod = get(find((await deploy()).resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec");
+  const labels = { "app.kubernetes.io/name": "llm-runtime", "app.kubernetes.io/instance": "m1" };
+  assert.deepEqual(get(pod, "topologySpreadConstraints"), [
+    {
+      maxSkew: 1,
+      topologyKey: "topology.kubernetes.io/zone",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: labels },
+      matchLabelKeys: ["pod-template-hash"],
+    },
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: labels },
+      matchLabelKeys: ["pod-template-hash"],
+    },
+  ]);
+  // The pod's labels include the selector's, or the constraint counts nothing.
+  const podLabels = get(
+    find((await deploy()).resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs,
+    "spec",
+    "template",
+    "metadata",
+    "labels",
+  );
+  assert.deepEqual({ ...(podLabels as object), ...labels }, podLabels);
 });
 
 test("the demo model is generated into the writable model volume, not the read-only root filesystem", async () => {

@@ -9,6 +9,7 @@ import {
   validateEnvironmentRules,
   validateModelPlacement,
   validateSecretReferences,
+  validateSloTargets,
   validateTrafficRules,
   validateUniqueNames,
 } from "../../../../stacks/config/validators";
@@ -260,5 +261,22 @@ describe("per-cluster TLS issuer (hybrid stacks)", () => {
       messages(validateTrafficRules(s)).join("\n"),
       /clusters\[0\]\.tlsIssuer\.dns01: is required when solver is 'dns01'/,
     );
+  });
+});
+
+describe("validateSloTargets", () => {
+  const withSlo = (slo: unknown) =>
+    settings(withValue(baseInput(), "observability", { grafanaAdminPasswordSecret: "grafanaPassword", slo }));
+
+  test("the defaults and the committed stacks' targets are served by the burn-rate alerts", () => {
+    assert.deepEqual(validateSloTargets(withSlo({ ttftP95Seconds: 1.5, errorRatio: 0.005 })), []);
+    assert.deepEqual(validateSloTargets(withSlo(undefined)), []);
+  });
+
+  test("a budget the fastest burn rate cannot exceed, and a TTFT target beyond the runtime's buckets, name the key", () => {
+    assert.deepEqual(messages(validateSloTargets(withSlo({ ttftP95Seconds: 60, errorRatio: 0.1 }))), [
+      "observability.slo.errorRatio: must be below 0.0694 (1 / the 14.4x burn rate of the fastest alert), got 0.1",
+      "observability.slo.ttftP95Seconds: must be <= 32.768 (the runtime's largest finite time-to-first-token bucket), got 60",
+    ]);
   });
 });

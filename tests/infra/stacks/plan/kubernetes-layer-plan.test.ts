@@ -66,7 +66,9 @@ test("plan onprem: the full layer with pinned charts, CA issuer, GPU operator, s
   const rules = JSON.stringify(
     get(one(doc, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "dc1-observability-slo-rules").inputs, "spec"),
   );
-  assert.ok(rules.includes("> 1.5"), "TTFT target from the stack's slo settings");
+  // The TTFT SLO counts requests within the stack's 1.5 s: between the 1.024 s and 2.048 s buckets, in proportion.
+  assert.ok(rules.includes("longer than 1.5s"), "TTFT target from the stack's slo settings");
+  assert.ok(rules.includes("* 0.46484375)"), "(1.5 - 1.024) / (2.048 - 1.024) of the target's bucket counts");
 });
 
 test("plan local: CPU serving, self-signed TLS, no GPU operator, single replicas", async () => {
