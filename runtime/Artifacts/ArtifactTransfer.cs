@@ -74,9 +74,9 @@ public sealed class ArtifactTransfer(IArtifactStore store, ITransferReporter rep
         {
             if (completed == digest)
             {
-                var local = ManifestFile.Read(target, digest);
                 try
                 {
+                    var local = ManifestFile.Read(target, digest);
                     await ArtifactVerifier.VerifyAsync(target, local.Manifest, VerifyMode.SizesOnly, cancellationToken: cancellationToken).ConfigureAwait(false);
                     reporter.Note($"{target}: already complete ({digest})");
                     return new TransferResult(local, 0, AlreadyComplete: true);

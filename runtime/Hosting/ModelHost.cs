@@ -185,8 +185,18 @@ public sealed class ModelHost(
     /// One greedy token before readiness: the first request would otherwise pay for lazy initialisation (kernel
     /// selection, memory arenas), and the time it takes is the cold start's last phase.
     /// </summary>
-    private static void WarmUp(IGenerationBackend backend) =>
-        backend.GenerateAsync("Hello", new SamplingOptions { MaxTokens = 1, Temperature = 0 }).GetAwaiter().GetResult();
+    private static void WarmUp(IGenerationBackend backend)
+    {
+        try
+        {
+            backend.GenerateAsync("Hello", new SamplingOptions { MaxTokens = 1, Temperature = 0 }).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is not ModelLoadException)
+        {
+            // A model that loads but cannot generate is not ready: fail the start like a load error, in one line.
+            throw new ModelLoadException($"the model loaded but could not generate a first token: {ex.Message}", ex);
+        }
+    }
 
     private long EndPhase(string name, long started)
     {

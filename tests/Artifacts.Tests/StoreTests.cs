@@ -60,6 +60,14 @@ public sealed class StoreTests(StoreServers stores)
         var again = await FetchAsync(kind, p, target);
         Assert.True(again.Code == 0, again.ToString());
         Assert.Contains("already complete", again.Error);
+
+        // A complete folder that lost a file since is repaired, not trusted.
+        File.Delete(Path.Combine(target, "tokenizer.json"));
+        var repaired = await FetchAsync(kind, p, target);
+        Assert.True(repaired.Code == 0, repaired.ToString());
+        Assert.Contains("no longer is", repaired.Error);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(p.Folder, "tokenizer.json")), File.ReadAllBytes(Path.Combine(target, "tokenizer.json")));
+        Assert.Equal(p.Digest, FetchMarker.Read(target));
     }
 
     [Theory]
