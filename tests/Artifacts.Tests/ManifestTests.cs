@@ -4,6 +4,7 @@ using LlmInfra.Artifacts.Tests.Infrastructure;
 namespace LlmInfra.Artifacts.Tests;
 
 /// <summary>`llm-model manifest` and `verify` on local folders: the digest is stable, every kind of damage is named.</summary>
+[Collection(StoreCollection.Name)]
 public sealed class ManifestTests
 {
     private static async Task<string> WriteManifestAsync(string dir, string version = "1.0.0")

@@ -81,25 +81,32 @@ public sealed class ProcessTests
     public async Task Tampered_model_exits_1_with_one_line_naming_the_file_before_anything_is_loaded()
     {
         var dir = Directory.CreateTempSubdirectory("llm-tampered-").FullName;
-        LlmInfra.DemoModel.DemoModelWriter.Write(LlmInfra.DemoModel.DemoModelSpec.Tiny, dir);
-        var manifest = await LlmInfra.Artifacts.ManifestBuilder.CreateAsync(dir, new() { Name = "tiny", Version = "1" });
-        var digest = LlmInfra.Artifacts.ManifestFile.Write(dir, manifest);
-        var tokenizer = Path.Combine(dir, "tokenizer.json");
-        var bytes = File.ReadAllBytes(tokenizer);
-        bytes[bytes.Length / 2] ^= 1;
-        File.WriteAllBytes(tokenizer, bytes);
+        try
+        {
+            LlmInfra.DemoModel.DemoModelWriter.Write(LlmInfra.DemoModel.DemoModelSpec.Tiny, dir);
+            var manifest = await LlmInfra.Artifacts.ManifestBuilder.CreateAsync(dir, new() { Name = "tiny", Version = "1" });
+            var digest = LlmInfra.Artifacts.ManifestFile.Write(dir, manifest);
+            var tokenizer = Path.Combine(dir, "tokenizer.json");
+            var bytes = File.ReadAllBytes(tokenizer);
+            bytes[bytes.Length / 2] ^= 1;
+            File.WriteAllBytes(tokenizer, bytes);
 
-        var (code, stdout, stderr) = await RunToEndAsync("--model", dir, "--model-digest", digest, "--no-auth", "--urls", $"http://127.0.0.1:{FreePort()}");
+            var (code, stdout, stderr) = await RunToEndAsync("--model", dir, "--model-digest", digest, "--no-auth", "--urls", $"http://127.0.0.1:{FreePort()}");
 
-        Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
-        var line = Assert.Single(stderr.Trim().Split('\n'));
-        Assert.StartsWith($"Startup failed: Runtime:Model (--model): model file '{tokenizer}': SHA-256 ", line);
-        AssertNoStackTrace(stdout + stderr);
-        Assert.DoesNotContain("loaded from", stdout);
+            Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
+            var line = Assert.Single(stderr.Trim().Split('\n'));
+            Assert.StartsWith($"Startup failed: Runtime:Model (--model): model file '{tokenizer}': SHA-256 ", line);
+            AssertNoStackTrace(stdout + stderr);
+            Assert.DoesNotContain("loaded from", stdout);
 
-        (code, _, stderr) = await RunToEndAsync("--model", dir, "--model-digest", "sha256:ABC", "--no-auth");
-        Assert.Equal(2, code);
-        Assert.Contains("Runtime:ModelDigest (--model-digest) must be sha256:<64 lowercase hex digits> (got 'sha256:ABC').", stderr);
+            (code, _, stderr) = await RunToEndAsync("--model", dir, "--model-digest", "sha256:ABC", "--no-auth");
+            Assert.Equal(2, code);
+            Assert.Contains("Runtime:ModelDigest (--model-digest) must be sha256:<64 lowercase hex digits> (got 'sha256:ABC').", stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

@@ -6,10 +6,17 @@ namespace LlmInfra.Artifacts.Tests.Infrastructure;
 /// <summary>Model folders the tests generate (the tiny demo model), and the llm-model command run in-process.</summary>
 public static class ModelFolders
 {
+    /// <summary>Every folder of this test run; <see cref="DeleteAll"/> removes it when the store fixture is disposed.</summary>
+    private static readonly string Root = Directory.CreateTempSubdirectory("llm-artifact-tests-").FullName;
+
+    public static void DeleteAll() => Directory.Delete(Root, recursive: true);
+
+    private static string NewFolder(string prefix) => Directory.CreateDirectory(Path.Combine(Root, $"{prefix}-{Guid.NewGuid():N}")).FullName;
+
     /// <summary>A fresh copy of the tiny GenAI model; with <paramref name="extraBytes"/>, plus an external-data-sized file.</summary>
     public static string NewModel(long extraBytes = 0)
     {
-        var dir = Directory.CreateTempSubdirectory("llm-artifact-model-").FullName;
+        var dir = NewFolder("model");
         DemoModelWriter.Write(DemoModelSpec.Tiny, dir);
         if (extraBytes > 0)
         {
@@ -21,7 +28,7 @@ public static class ModelFolders
         return dir;
     }
 
-    public static string NewEmptyFolder() => Directory.CreateTempSubdirectory("llm-artifact-target-").FullName;
+    public static string NewEmptyFolder() => NewFolder("target");
 
     /// <summary>Flips one bit of one byte in the middle of a file: same size, other content.</summary>
     public static void CorruptOneByte(string path)

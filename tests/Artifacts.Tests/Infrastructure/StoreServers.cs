@@ -12,7 +12,8 @@ namespace LlmInfra.Artifacts.Tests.Infrastructure;
 /// s3rver (an S3-compatible server) and Azurite (the Azure Storage emulator), started once for the test run from the
 /// repository's node_modules (`npm ci` installs them), each on 127.0.0.1 with a free port and a temporary folder. The
 /// tool under test reaches them with its production code path: the SDKs' default credential sources (environment
-/// variables here) and --endpoint.
+/// variables here) and --endpoint. Every test class that makes model folders is in its collection, so they are
+/// removed after the last of them.
 /// </summary>
 public sealed class StoreServers : IAsyncLifetime
 {
@@ -118,6 +119,7 @@ public sealed class StoreServers : IAsyncLifetime
         try
         {
             Directory.Delete(_data, recursive: true);
+            ModelFolders.DeleteAll();
         }
         catch (IOException)
         {
