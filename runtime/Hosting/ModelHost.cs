@@ -1,8 +1,27 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using LlmInfra.Artifacts;
 using LlmInfra.DemoModel;
 using LlmInfra.Engine;
 using Microsoft.Extensions.Options;
 
 namespace LlmInfra.Runtime.Hosting;
+
+/// <summary>Label values of llm_startup_phase_seconds, in order.</summary>
+public static class StartupPhase
+{
+    /// <summary>Manifest digest, file sizes and SHA-256 (0 for a folder without a manifest).</summary>
+    public const string Verify = "verify";
+
+    /// <summary>ONNX Runtime GenAI model, tokenizer and scheduler.</summary>
+    public const string Load = "load";
+
+    /// <summary>One warm-up token through the scheduler.</summary>
+    public const string FirstToken = "first_token";
+
+    /// <summary>Process start to ready (includes .NET start-up and the phases above).</summary>
+    public const string Total = "total";
+}
 
 public enum ServingState
 {
@@ -41,6 +60,14 @@ public sealed class ModelHost(
 
     /// <summary>Completes when loading finished (either way).</summary>
     public Task Loaded => _loading;
+
+    /// <summary>The verified artifact's manifest; null before verification and for a folder without a manifest.</summary>
+    public SignedManifest? Artifact { get; private set; }
+
+    /// <summary>Seconds each start-up phase took (<see cref="StartupPhase"/>), as they complete.</summary>
+    public IReadOnlyDictionary<string, double> StartupPhases => _phases;
+
+    private readonly ConcurrentDictionary<string, double> _phases = new();
 
     public static string ResolveModelName(RuntimeOptions o) =>
         !string.IsNullOrWhiteSpace(o.ModelName) ? o.ModelName
@@ -90,6 +117,9 @@ public sealed class ModelHost(
                 path = DemoModelWriter.EnsureCached(DemoModelSpec.Demo, cache);
                 logger.LogInformation("Demo model ready in {ModelPath}", path);
             }
+            var phase = Stopwatch.GetTimestamp();
+            Artifact = VerifyArtifact(path);
+            phase = EndPhase(StartupPhase.Verify, phase);
             var model = LlmModel.Load(new EngineOptions
             {
                 ModelPath = path,
@@ -105,19 +135,75 @@ public sealed class ModelHost(
                 BatchWindow = TimeSpan.FromMilliseconds(_options.BatchWindowMs),
                 RequestTimeout = TimeSpan.FromSeconds(_options.RequestTimeoutSeconds),
             }, _options.MaxPromptTokens > 0 ? _options.MaxPromptTokens : null);
+            phase = EndPhase(StartupPhase.Load, phase);
+            WarmUp(_scheduler);
+            EndPhase(StartupPhase.FirstToken, phase);
             if (_state == ServingState.Loading) _state = ServingState.Ready;
+            _phases[StartupPhase.Total] = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
+            logger.LogInformation("Startup phase {Phase}: {Seconds:0.000} s", StartupPhase.Total, _phases[StartupPhase.Total]);
             logger.LogInformation("Model {ModelName} loaded from {ModelPath} on {Provider}; context {ContextLength} tokens",
                 ModelName, path, _options.Provider, model.ContextLength);
         }
-        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or ArtifactException)
         {
-            StartupError = $"{(_options.Demo ? "Runtime:Demo (--demo)" : "Runtime:Model (--model)")}: {ex.Message}";
+            var setting = _options.Demo ? "Runtime:Demo (--demo)"
+                : ex is ArtifactException { File: ManifestFile.FileName } && _options.ModelDigest is not null ? "Runtime:ModelDigest (--model-digest)"
+                : "Runtime:Model (--model)";
+            StartupError = $"{setting}: {ex.Message}";
             _state = ServingState.Failed;
             logger.LogCritical("Model could not be loaded: {Error}", StartupError);
             // Stopping while the host still starts cancels Kestrel's bind, and the host's start then throws a
             // TaskCanceledException instead of returning: stop once started (at once when it already has).
             lifetime.ApplicationStarted.Register(lifetime.StopApplication);
         }
+    }
+
+    /// <summary>
+    /// A folder with a manifest is always checked before it is loaded: sizes always, SHA-256 unless --skip-verify.
+    /// With --model-digest the manifest must exist and have that digest. Throws <see cref="ArtifactException"/> naming
+    /// the file.
+    /// </summary>
+    private SignedManifest? VerifyArtifact(string path)
+    {
+        if (_options.ModelDigest is null && !File.Exists(Path.Combine(path, ManifestFile.FileName)))
+        {
+            if (!_options.Demo) logger.LogWarning("{ModelPath} has no {Manifest}: serving an unverified model", path, ManifestFile.FileName);
+            return null;
+        }
+        var signed = ManifestFile.Read(path, _options.ModelDigest);
+        var mode = _options.SkipVerify ? VerifyMode.SizesOnly : VerifyMode.Full;
+        ArtifactVerifier.VerifyAsync(path, signed.Manifest, mode).GetAwaiter().GetResult();
+        var m = signed.Manifest;
+        logger.LogInformation("Verified {Name} {Version} ({Digest}): {Files} files, {Bytes} bytes, {Mode}",
+            m.Name, m.Version, signed.Digest, m.Files.Count, m.TotalBytes, mode == VerifyMode.Full ? "sizes and SHA-256" : "sizes only (--skip-verify)");
+        if (m.ExecutionProvider != _options.Provider)
+            logger.LogWarning("{Name} {Version} was built for {Built}, served on {Provider}", m.Name, m.Version, m.ExecutionProvider, _options.Provider);
+        return signed;
+    }
+
+    /// <summary>
+    /// One greedy token before readiness: the first request would otherwise pay for lazy initialisation (kernel
+    /// selection, memory arenas), and the time it takes is the cold start's last phase.
+    /// </summary>
+    private static void WarmUp(IGenerationBackend backend)
+    {
+        try
+        {
+            backend.GenerateAsync("Hello", new SamplingOptions { MaxTokens = 1, Temperature = 0 }).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is not ModelLoadException)
+        {
+            // A model that loads but cannot generate is not ready: fail the start like a load error, in one line.
+            throw new ModelLoadException($"the model loaded but could not generate a first token: {ex.Message}", ex);
+        }
+    }
+
+    private long EndPhase(string name, long started)
+    {
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _phases[name] = seconds;
+        logger.LogInformation("Startup phase {Phase}: {Seconds:0.000} s", name, seconds);
+        return Stopwatch.GetTimestamp();
     }
 
     /// <summary>Runs first on shutdown, while Kestrel still accepts connections.</summary>

@@ -17,6 +17,8 @@ public static class RuntimeCommandLine
     public static Parsed Parse(string[] args)
     {
         var model = new Option<string>("--model") { Description = "Model folder to serve (genai_config.json, model, tokenizer).", HelpName = "dir" };
+        var modelDigest = new Option<string>("--model-digest") { Description = "Digest the folder's model-manifest.json must have (sha256:<hex>); the folder is refused otherwise.", HelpName = "sha256:hex" };
+        var skipVerify = new Option<bool>("--skip-verify") { Description = "At load, check the manifest's file sizes but not their SHA-256 (the fetch step hashed them)." };
         var demo = new Option<bool>("--demo") { Description = "Generate the built-in demo model (small, random weights, deterministic) into a cache folder and serve it." };
         var modelName = new Option<string>("--model-name") { Description = "Model id reported by /v1/models; default: the folder name, or 'demo'.", HelpName = "id" };
         var urls = new Option<string>("--urls") { Description = "Listen addresses, e.g. http://127.0.0.1:8080 (ASP.NET Core's setting).", HelpName = "urls" };
@@ -30,7 +32,7 @@ public static class RuntimeCommandLine
 
         var root = new RootCommand("OpenAI-compatible inference server on ONNX Runtime GenAI.")
         {
-            model, demo, modelName, urls, keys, noAuth, tlsCert, tlsKey, maxConcurrent, maxQueue, provider,
+            model, modelDigest, skipVerify, demo, modelName, urls, keys, noAuth, tlsCert, tlsKey, maxConcurrent, maxQueue, provider,
         };
         root.TreatUnmatchedTokensAsErrors = true;
 
@@ -47,6 +49,8 @@ public static class RuntimeCommandLine
             if (value is not null) settings[key] = value;
         }
         Set("Runtime:Model", result.GetValue(model));
+        Set("Runtime:ModelDigest", result.GetValue(modelDigest));
+        if (result.GetValue(skipVerify)) Set("Runtime:SkipVerify", "true");
         if (result.GetValue(demo)) Set("Runtime:Demo", "true");
         Set("Runtime:ModelName", result.GetValue(modelName));
         Set("Runtime:ApiKeysFile", result.GetValue(keys));

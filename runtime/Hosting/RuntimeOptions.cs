@@ -11,6 +11,12 @@ public sealed class RuntimeOptions
     /// <summary>Model folder (genai_config.json, model, tokenizer). --model</summary>
     public string? Model { get; set; }
 
+    /// <summary>Digest the model folder's manifest must have (sha256:&lt;hex&gt;); the stack pins it. --model-digest</summary>
+    public string? ModelDigest { get; set; }
+
+    /// <summary>At load, check file sizes but not SHA-256 (the fetch step has hashed them). --skip-verify</summary>
+    public bool SkipVerify { get; set; }
+
     /// <summary>Generate and serve the built-in demo model instead of <see cref="Model"/>. --demo</summary>
     public bool Demo { get; set; }
 

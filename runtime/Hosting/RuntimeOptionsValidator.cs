@@ -20,6 +20,10 @@ public sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
                 : $"No model: give {Describe(nameof(o.Model), "--model")} <dir> or {Describe(nameof(o.Demo), "--demo")}.");
         if (o.Provider is not ("cpu" or "cuda"))
             errors.Add($"{Describe(nameof(o.Provider), "--provider")} must be 'cpu' or 'cuda' (got '{o.Provider}').");
+        if (o.ModelDigest is not null && !LlmInfra.Artifacts.ArtifactDigest.IsValid(o.ModelDigest))
+            errors.Add($"{Describe(nameof(o.ModelDigest), "--model-digest")} must be {LlmInfra.Artifacts.ArtifactDigest.Format} (got '{o.ModelDigest}').");
+        else if (o.ModelDigest is not null && o.Demo)
+            errors.Add($"{Describe(nameof(o.ModelDigest), "--model-digest")} applies to a --model folder, not to {Describe(nameof(o.Demo), "--demo")}.");
         if (o.ModelName is { } modelName && string.IsNullOrWhiteSpace(modelName))
             errors.Add($"{Describe(nameof(o.ModelName), "--model-name")} must not be blank.");
 

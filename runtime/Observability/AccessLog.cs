@@ -41,7 +41,7 @@ public sealed class AccessLogFeature
 /// One structured line per API request (id, key fingerprint and key id, status, token counts, durations) and the
 /// llm_requests_total / llm_request_duration_seconds metrics. Never logs prompt or completion text.
 /// </summary>
-public sealed class AccessLogMiddleware(RequestDelegate next, RuntimeMetrics metrics, ILogger<AccessLogMiddleware> logger)
+public sealed class AccessLogMiddleware(RequestDelegate next, RuntimeMetrics metrics, ModelHost host, ILogger<AccessLogMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -68,9 +68,9 @@ public sealed class AccessLogMiddleware(RequestDelegate next, RuntimeMetrics met
                     : OutcomeOf(status);
                 metrics.RequestFinished(outcome, elapsed);
                 logger.LogInformation(
-                    "access id={RequestId} method={Method} path={Path} key={KeyFingerprint} key_id={KeyId} status={Status} outcome={Outcome} " +
+                    "access id={RequestId} method={Method} path={Path} version={ModelVersion} key={KeyFingerprint} key_id={KeyId} status={Status} outcome={Outcome} " +
                     "prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} finish={FinishReason} ttft_ms={TtftMs} duration_ms={DurationMs}",
-                    context.TraceIdentifier, context.Request.Method, context.Request.Path.Value, feature.KeyFingerprint ?? "-", feature.KeyId ?? "-", status, outcome,
+                    context.TraceIdentifier, context.Request.Method, context.Request.Path.Value, host.Artifact?.Manifest.Version ?? "-", feature.KeyFingerprint ?? "-", feature.KeyId ?? "-", status, outcome,
                     feature.PromptTokens, feature.CompletionTokens, feature.FinishReason ?? "-",
                     feature.TimeToFirstToken is { } ttft ? Math.Round(ttft.TotalMilliseconds, 1) : null, Math.Round(elapsed.TotalMilliseconds, 1));
             }

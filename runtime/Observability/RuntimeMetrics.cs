@@ -40,13 +40,20 @@ public sealed class RuntimeMetrics
 
         var waiting = factory.CreateGauge("llm_requests_waiting", "Requests queued and not yet generating.", model);
         var running = factory.CreateGauge("llm_requests_running", "Requests generating now.", model);
+        // Published once the model is verified and loaded: the labels are final then. Empty version and digest: a
+        // folder without a manifest (or the demo model).
+        var info = factory.CreateGauge("llm_model_info", "The served model artifact; value is always 1.", ["model", "version", "digest"]);
+        var phases = factory.CreateGauge("llm_startup_phase_seconds", "Seconds each start-up phase took: verify, load, first_token, total.", ["model", "phase"]);
         Registry.AddBeforeCollectCallback(() =>
         {
             var scheduler = host.Scheduler;
             waiting.WithLabels(_model).Set(scheduler?.Waiting ?? 0);
             running.WithLabels(_model).Set(scheduler?.Running ?? 0);
+            if (scheduler is not null)
+                info.WithLabels(_model, host.Artifact?.Manifest.Version ?? "", host.Artifact?.Digest ?? "").Set(1);
+            foreach (var (phase, seconds) in host.StartupPhases)
+                phases.WithLabels(_model, phase).Set(seconds);
         });
-        factory.CreateGauge("llm_model_info", "The served model; value is always 1.", model).WithLabels(_model).Set(1);
 
         _requests = factory.CreateCounter("llm_requests_total", "API requests by outcome.", ["model", "outcome"]);
         foreach (var outcome in new[] { Outcome.Ok, Outcome.ClientError, Outcome.Unauthorized, Outcome.Rejected, Outcome.RateLimited, Outcome.Cancelled, Outcome.Error })

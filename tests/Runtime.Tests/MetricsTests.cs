@@ -16,11 +16,12 @@ public sealed class MetricsTests(SharedServerFixture fixture)
         {
             "llm_requests_waiting", "llm_requests_running", "llm_time_to_first_token_seconds", "llm_inter_token_latency_seconds",
             "llm_request_duration_seconds", "llm_prompt_tokens_total", "llm_generation_tokens_total", "llm_requests_total", "llm_model_info",
+            "llm_startup_phase_seconds",
         })
         {
             Assert.Contains($"# TYPE {name} ", text);
         }
-        Assert.Equal(1, MetricsText.Value(text, $"llm_model_info{{{Model}}}"));
+        Assert.Equal(1, MetricsText.Value(text, $"llm_model_info{{{Model},version=\"\",digest=\"\"}}"));
         foreach (var outcome in new[] { "ok", "client_error", "unauthorized", "rejected", "cancelled", "error" })
             Assert.Contains($"llm_requests_total{{{Model},outcome=\"{outcome}\"}}", text);
         Assert.Contains("process_cpu_seconds_total", text);

@@ -78,6 +78,38 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task Tampered_model_exits_1_with_one_line_naming_the_file_before_anything_is_loaded()
+    {
+        var dir = Directory.CreateTempSubdirectory("llm-tampered-").FullName;
+        try
+        {
+            LlmInfra.DemoModel.DemoModelWriter.Write(LlmInfra.DemoModel.DemoModelSpec.Tiny, dir);
+            var manifest = await LlmInfra.Artifacts.ManifestBuilder.CreateAsync(dir, new() { Name = "tiny", Version = "1" });
+            var digest = LlmInfra.Artifacts.ManifestFile.Write(dir, manifest);
+            var tokenizer = Path.Combine(dir, "tokenizer.json");
+            var bytes = File.ReadAllBytes(tokenizer);
+            bytes[bytes.Length / 2] ^= 1;
+            File.WriteAllBytes(tokenizer, bytes);
+
+            var (code, stdout, stderr) = await RunToEndAsync("--model", dir, "--model-digest", digest, "--no-auth", "--urls", $"http://127.0.0.1:{FreePort()}");
+
+            Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
+            var line = Assert.Single(stderr.Trim().Split('\n'));
+            Assert.StartsWith($"Startup failed: Runtime:Model (--model): model file '{tokenizer}': SHA-256 ", line);
+            AssertNoStackTrace(stdout + stderr);
+            Assert.DoesNotContain("loaded from", stdout);
+
+            (code, _, stderr) = await RunToEndAsync("--model", dir, "--model-digest", "sha256:ABC", "--no-auth");
+            Assert.Equal(2, code);
+            Assert.Contains("Runtime:ModelDigest (--model-digest) must be sha256:<64 lowercase hex digits> (got 'sha256:ABC').", stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Port_in_use_exits_1_with_one_line_naming_the_option_and_the_port()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
@@ -157,7 +189,7 @@ public sealed class ProcessTests
     {
         var (code, stdout, _) = await RunToEndAsync("--help");
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--model", "--demo", "--urls", "--api-keys-file", "--no-auth", "--max-concurrent", "--max-queue", "--model-name" })
+        foreach (var option in new[] { "--model", "--model-digest", "--skip-verify", "--demo", "--urls", "--api-keys-file", "--no-auth", "--max-concurrent", "--max-queue", "--model-name" })
             Assert.Contains(option, stdout);
     }
 

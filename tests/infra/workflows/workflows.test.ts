@@ -59,6 +59,7 @@ test("the workflows the operations docs describe are all there", () => {
     "dr.yml",
     "state-backup.yml",
     "drift.yml",
+    "model.yml",
   ])
     assert.ok(files.includes(f), `${f} is missing`);
 });
@@ -371,4 +372,29 @@ test("drift-report.sh opens one issue per drifted stack, updates the open one, c
 
   const closed = await report("17", { prod: "clean" });
   assert.ok(closed.calls.some((c) => c.startsWith("issue close 17")));
+});
+
+test("model.yml builds CUDA and CPU INT4 with the GenAI builder at the runtime's GenAI version, then manifests and publishes with llm-model", () => {
+  const wf = workflow("model.yml");
+  assert.deepEqual(Object.keys(wf.on), ["workflow_dispatch"]);
+  const job = wf.jobs.build;
+  assert.deepEqual(job.strategy?.matrix?.provider, ["cuda", "cpu"]);
+  assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
+  assert.equal(job.environment, "dev");
+  const source = text("model.yml");
+  // The builder's own flags (onnxruntime_genai/models/builder.py): -i input folder, -o output, -p precision, -e provider.
+  assert.match(source, /python -m onnxruntime_genai\.models\.builder -i hf-model -o genai-model -p int4 -e "\$PROVIDER"/);
+  // The exact Hugging Face revision, checked to be a commit, is what gets built and recorded.
+  assert.match(source, /hf download "\$HF_MODEL" --revision "\$REVISION"/);
+  assert.match(source, /\[\[ "\$REVISION" =~ \^\[0-9a-f\]\{40\}\$ \]\]/);
+  assert.match(source, /llm-model\/LlmInfra\.ModelTool" manifest genai-model/);
+  assert.match(source, /--source "\$HF_MODEL@\$REVISION"/);
+  assert.match(source, /llm-model\/LlmInfra\.ModelTool" publish genai-model --to "\$STORE\/\$ARTIFACT"\)/);
+  // The builder is the release of the GenAI package the runtime serves with.
+  const props = readFileSync(path.join(REPO_ROOT, "Directory.Packages.props"), "utf8");
+  const genai = /Include="Microsoft\.ML\.OnnxRuntimeGenAI" Version="([^"]+)"/.exec(props)?.[1];
+  assert.ok(genai);
+  const requirements = readFileSync(path.join(REPO_ROOT, ".github", "model-builder", "requirements.txt"), "utf8");
+  assert.match(requirements, new RegExp(`^onnxruntime-genai==${genai.replace(/\./g, "\\.")}$`, "m"));
+  for (const line of requirements.split("\n").filter((l) => l && !l.startsWith("#"))) assert.match(line, /^[a-z0-9-]+==[0-9.]+$/);
 });
