@@ -31,7 +31,7 @@ export function stateSecretsProblems(
   const provider = s.secretsProvider;
   if (provider === undefined || provider === "passphrase" || provider === "default")
     return [
-      `secretsprovider is ${provider === undefined ? "not declared (the passphrase provider, or Pulumi Cloud's key)" : `'${provider}'`}: outside local the stack's secrets are encrypted by a KMS key of its own (${KMS_SCHEMES.map((k) => `${k}://`).join(", ")}); see docs/operations.md, "State secrets"`,
+      `secretsprovider is ${provider === undefined ? "not declared (the passphrase provider, or Pulumi Cloud's key)" : `'${provider}'`}: outside local the stack's secrets are encrypted by a KMS key of its own (${KMS_SCHEMES.map((k) => `${k}://`).join(", ")}), as docs/operations.md "State secrets" sets up`,
     ];
   const scheme = /^([a-z]+):\/\//.exec(provider)?.[1];
   if (!(KMS_SCHEMES as readonly string[]).includes(scheme ?? ""))
