@@ -264,3 +264,19 @@ test("dr.yml checks prerequisites, then redeploys dr through pulumi-up.yml, then
   assert.match(source, /pulumi stack ls --json/);
   assert.match(source, /\.github\/scripts\/dns-switch\.sh "\$ZONE_ID" dr dr/);
 });
+
+test("pulumi preview and pulumi up run the policy pack, and no stack they touch needs a passphrase", () => {
+  const pulumiSteps = [
+    ...(workflow("pulumi-up.yml").jobs.up.steps ?? []),
+    ...(workflow("preview.yml").jobs["cloud-preview"].steps ?? []),
+  ].filter((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command !== undefined);
+  assert.deepEqual(
+    pulumiSteps.map((s) => [s.with?.command, s.with?.policyPacks]),
+    [
+      ["up", "policy-pack"],
+      ["preview", "policy-pack"],
+    ],
+  );
+  assert.ok(existsSync(path.join(REPO_ROOT, "policy-pack", "PulumiPolicy.yaml")));
+  for (const f of ["pulumi-up.yml", "preview.yml"]) assert.doesNotMatch(text(f), /PULUMI_CONFIG_PASSPHRASE/, f);
+});
