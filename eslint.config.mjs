@@ -13,4 +13,10 @@ export default tseslint.config(
       "no-console": "error",
     },
   },
+  {
+    // Pulumi's policy-pack runner requires a CommonJS entry point (policy-pack/main.cjs).
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

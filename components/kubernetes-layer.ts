@@ -18,8 +18,15 @@ import {
   servingQuota,
 } from "./security/namespaces";
 import { ServingNetworkPolicy } from "./security/network-policy";
-import { Tls, type IssuerSettings } from "./security/tls";
-import { RUNTIME_PORT, LlmService, type LlmServiceArgs } from "./serving/llm-service";
+import { INTERNAL_CA, Tls, type IssuerSettings } from "./security/tls";
+import {
+  RUNTIME_PORT,
+  LlmService,
+  runtimeDnsNames,
+  runtimeScrapeServerName,
+  runtimeTlsSecret,
+  type LlmServiceArgs,
+} from "./serving/llm-service";
 import { GATEWAY_NAME, HTTP_LISTENER, LlmGateway, proxyPodLabels } from "./traffic/gateway";
 import { hostFor, RESERVED_HOSTS } from "./traffic/hosts";
 
@@ -39,6 +46,11 @@ export interface KubernetesLayerArgs {
   /** The models this cluster serves, with their source for this cluster already chosen. */
   models: LayerModel[];
   runtime: { image: string; apiKeys: pulumi.Input<string> };
+  /**
+   * TLS behind the gateway: the runtime serves HTTPS with a certificate from the in-cluster CA, the gateway and
+   * Prometheus verify it (default). False serves plain HTTP inside the cluster, which only `local` may ask for.
+   */
+  backendTls?: boolean;
 }
 
 /** Labels every runtime pod and Service carries (LlmService adds the model's instance label). */
@@ -73,6 +85,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
     const { cluster, highAvailability: ha } = args;
     const parent = { parent: this };
     const gpuOperator = cluster.gpu.enabled && cluster.gpu.installOperator;
+    const backendTls = args.backendTls ?? true;
 
     const namespaces = new PlatformNamespaces(
       `${name}-ns`,
@@ -117,7 +130,12 @@ export class KubernetesLayer extends pulumi.ComponentResource {
         grafanaAdminPassword: args.grafanaAdminPassword,
         alertCredential: args.alertCredential,
         highAvailability: ha,
-        runtime: { namespace: NAMESPACES.serving, serviceLabels: RUNTIME_LABELS, port: "http" },
+        runtime: {
+          namespace: NAMESPACES.serving,
+          serviceLabels: RUNTIME_LABELS,
+          port: "http",
+          tls: backendTls ? { caSecret: INTERNAL_CA, serverName: runtimeScrapeServerName(NAMESPACES.serving) } : undefined,
+        },
         opts: { dependsOn: [...ns(NAMESPACES.monitoring), ...ns(NAMESPACES.serving)] },
       },
       parent,
@@ -171,6 +189,8 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       secretName: TLS_SECRET,
       dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
     });
+    // The hops behind the gateway: one in-cluster CA in the serving namespace signs every runtime's certificate.
+    const internalCa = backendTls ? tls.internalCa(`${name}-internal-ca`, NAMESPACES.serving, ns(NAMESPACES.serving)) : undefined;
 
     const keda = new Keda(
       `${name}-keda`,
@@ -229,6 +249,18 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             serviceAccount: { name: runtimeAccount.metadata.name, podLabels: servingIdentity?.podLabels ?? {} },
             route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain), dependsOn: [gateway.release] },
             autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
+            tls: internalCa && {
+              secretName: runtimeTlsSecret(model.name),
+              caSecret: internalCa.caSecret,
+              dependsOn: [
+                tls.certificate(`${name}-${model.name}-cert`, {
+                  namespace: NAMESPACES.serving,
+                  secretName: runtimeTlsSecret(model.name),
+                  dnsNames: runtimeDnsNames(model.name, NAMESPACES.serving),
+                  issuer: internalCa,
+                }),
+              ],
+            },
           },
           parent,
         ),

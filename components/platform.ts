@@ -26,7 +26,12 @@ export interface PlatformArgs {
   models: ModelSpec[];
   runtime: { image: string; apiKeys: pulumi.Input<string> };
   /** The stack's issuer, and per-cluster overrides (hybrid stacks: corporate CA on-prem, ACME in the cloud). */
-  tls: { issuer: IssuerSettings; byCluster?: Record<string, IssuerSettings> };
+  tls: {
+    issuer: IssuerSettings;
+    byCluster?: Record<string, IssuerSettings>;
+    /** What the runtime speaks behind the gateway (default https; http only on local). */
+    backendProtocol?: "https" | "http";
+  };
   observability: ObservabilitySettings;
   /** Grafana admin password; must be a secret. */
   grafanaAdminPassword: pulumi.Input<string>;
@@ -57,6 +62,7 @@ export class Platform extends pulumi.ComponentResource {
           alertCredential: args.alertCredential,
           models,
           runtime: args.runtime,
+          backendTls: (args.tls.backendProtocol ?? "https") === "https",
         },
         { parent: this },
       );

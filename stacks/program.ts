@@ -51,6 +51,7 @@ export function composePlatform(settings: Settings): Platform {
     runtime: { image: settings.runtime.image, apiKeys: secretValue(settings.runtime.apiKeysSecret) },
     tls: {
       issuer: settings.tls.issuer,
+      backendProtocol: settings.tls.backendProtocol,
       byCluster: Object.fromEntries(
         settings.clusters.flatMap((c) => (c.substrate === "onprem" && c.tlsIssuer ? [[c.name, c.tlsIssuer] as const] : [])),
       ),

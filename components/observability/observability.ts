@@ -34,8 +34,16 @@ export interface ObservabilityArgs {
   /** The alert receiver's routing key or URL (with `settings.alerting`); must be a secret. */
   alertCredential?: pulumi.Input<string>;
   highAvailability: boolean;
-  /** Namespace and pod labels of the runtime, for the ServiceMonitor. */
-  runtime: { namespace: string; serviceLabels: Record<string, string>; port: string };
+  /**
+   * Namespace and pod labels of the runtime, for the ServiceMonitor; with `tls`, scraped over HTTPS and verified
+   * against the `ca.crt` of `caSecret` (a Secret in the runtime's namespace) for `serverName`.
+   */
+  runtime: {
+    namespace: string;
+    serviceLabels: Record<string, string>;
+    port: string;
+    tls?: { caSecret: string; serverName: string };
+  };
   opts?: { dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
 
@@ -138,6 +146,12 @@ export function kubePrometheusStackValues(a: {
   };
 }
 
+/** The ServiceMonitor endpoint fields that make Prometheus scrape over TLS and verify the certificate. */
+export function runtimeScrapeTls(tls: ObservabilityArgs["runtime"]["tls"]): Record<string, unknown> {
+  if (!tls) return { scheme: "http" };
+  return { scheme: "https", tlsConfig: { ca: { secret: { name: tls.caSecret, key: "ca.crt" } }, serverName: tls.serverName } };
+}
+
 export class Observability extends pulumi.ComponentResource {
   readonly release: k8s.helm.v3.Release;
   readonly prometheusUrl: string;
@@ -200,6 +214,7 @@ export class Observability extends pulumi.ComponentResource {
               port: args.runtime.port,
               path: "/metrics",
               interval: "15s",
+              ...runtimeScrapeTls(args.runtime.tls),
               // Dashboards and alerts group by `model`, set here from the pod's instance label so they do not
               // depend on what the runtime labels its own series with.
               relabelings: [

@@ -219,12 +219,18 @@ export class Tls extends pulumi.ComponentResource {
     this.registerOutputs({});
   }
 
-  /** A Certificate for `dnsNames`, stored in `secretName` in `namespace` (where the listener reads it). */
+  /**
+   * A Certificate for `dnsNames`, stored in `secretName` in `namespace` (where the listener reads it). Signed by
+   * the platform's ClusterIssuer, or by `issuer` (the in-cluster CA of `internalCa`).
+   */
   certificate(
     name: string,
-    args: { namespace: pulumi.Input<string>; secretName: string; dnsNames: string[] },
+    args: { namespace: pulumi.Input<string>; secretName: string; dnsNames: string[]; issuer?: InternalCa },
   ): k8s.apiextensions.CustomResource {
     if (args.dnsNames.length === 0) throw new Error(`certificate ${name}: dnsNames must not be empty`);
+    const issuerRef = args.issuer
+      ? { name: args.issuer.issuer, kind: "Issuer", group: CERT_GROUP }
+      : { name: CLUSTER_ISSUER, kind: "ClusterIssuer", group: CERT_GROUP };
     return new k8s.apiextensions.CustomResource(
       name,
       {
@@ -234,13 +240,84 @@ export class Tls extends pulumi.ComponentResource {
         spec: {
           secretName: args.secretName,
           dnsNames: args.dnsNames,
-          issuerRef: { name: CLUSTER_ISSUER, kind: "ClusterIssuer", group: CERT_GROUP },
+          issuerRef,
           privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
           duration: "2160h",
           renewBefore: "720h",
         },
       },
-      { parent: this, provider: this.k8sProvider, dependsOn: [this.issuer] },
+      { parent: this, provider: this.k8sProvider, dependsOn: args.issuer ? args.issuer.ready : [this.issuer] },
     );
   }
+
+  /**
+   * The in-cluster CA for the hops behind the gateway (gateway -> runtime, Prometheus -> runtime): a self-signed
+   * root that signs a CA Issuer, both in `namespace`. Its trust is scoped to that namespace (Gateway API's
+   * BackendTLSPolicy and the ServiceMonitor may only read a CA in their own namespace), so its key lives there
+   * too, beside the leaf keys it could already impersonate; nothing outside trusts it.
+   */
+  internalCa(name: string, namespace: string, dependsOn: pulumi.Input<pulumi.Resource>[] = []): InternalCa {
+    const afterChart = { parent: this, provider: this.k8sProvider, dependsOn: [this.release, ...dependsOn] };
+    const bootstrap = new k8s.apiextensions.CustomResource(
+      `${name}-bootstrap`,
+      {
+        apiVersion: `${CERT_GROUP}/v1`,
+        kind: "Issuer",
+        metadata: { name: `${INTERNAL_CA}-bootstrap`, namespace },
+        spec: { selfSigned: {} },
+      },
+      afterChart,
+    );
+    const root = new k8s.apiextensions.CustomResource(
+      `${name}-root`,
+      {
+        apiVersion: `${CERT_GROUP}/v1`,
+        kind: "Certificate",
+        metadata: { name: INTERNAL_CA, namespace },
+        spec: internalRootSpec(namespace),
+      },
+      { ...afterChart, dependsOn: [bootstrap] },
+    );
+    const issuer = new k8s.apiextensions.CustomResource(
+      `${name}-issuer`,
+      {
+        apiVersion: `${CERT_GROUP}/v1`,
+        kind: "Issuer",
+        metadata: { name: INTERNAL_CA, namespace },
+        spec: { ca: { secretName: INTERNAL_CA } },
+      },
+      { ...afterChart, dependsOn: [root] },
+    );
+    return { namespace, issuer: INTERNAL_CA, caSecret: INTERNAL_CA, ready: [issuer] };
+  }
+}
+
+/** Name of the in-cluster CA's Issuer and of the Secret whose `ca.crt` clients verify runtimes against. */
+export const INTERNAL_CA = "llm-internal-ca";
+
+/** The in-cluster CA of one namespace, as `Tls.internalCa` creates it. */
+export interface InternalCa {
+  namespace: string;
+  /** Namespaced CA Issuer that signs the serving certificates. */
+  issuer: string;
+  /** Secret in `namespace` whose `ca.crt` key is the root (cert-manager writes it for a self-signed CA). */
+  caSecret: string;
+  /** What a Certificate from this CA waits for. */
+  ready: pulumi.Resource[];
+}
+
+/**
+ * The root's Certificate spec. Ten years, renewed with the same key (`rotationPolicy: Never`): a re-issued root
+ * with the same key and subject still verifies every leaf the old one signed, so renewal never breaks a hop.
+ */
+export function internalRootSpec(namespace: string): Record<string, unknown> {
+  return {
+    isCA: true,
+    commonName: `llm-platform internal CA (${namespace})`,
+    secretName: INTERNAL_CA,
+    duration: "87600h",
+    renewBefore: "8760h",
+    privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Never" },
+    issuerRef: { name: `${INTERNAL_CA}-bootstrap`, kind: "Issuer", group: CERT_GROUP },
+  };
 }

@@ -13,7 +13,7 @@ import { queueScaledObject } from "../autoscaling/keda";
 import type { ClusterRecord } from "../clusters/record";
 import { modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
-import { backendTrafficPolicies, httpsRoute, type ListenerRef } from "../traffic/routes";
+import { backendTlsPolicy, backendTrafficPolicies, httpsRoute, type ListenerRef } from "../traffic/routes";
 import { modelArgs, modelFetchContainer, modelVolume, storeEndpoint, MODEL_MOUNT, type ModelSource } from "./model-source";
 
 /** One model as a cluster serves it. */
@@ -46,7 +46,34 @@ export interface LlmServiceArgs {
   route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
   autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
+  /** Serve HTTPS with this certificate (unset: plain HTTP, which only `local` may ask for). */
+  tls?: RuntimeTls;
 }
+
+/** The runtime's serving certificate: a cert-manager Secret (`tls.crt`, `tls.key`) and the CA that signed it. */
+export interface RuntimeTls {
+  /** Secret cert-manager writes the certificate for `runtimeDnsNames` into, in the model's namespace. */
+  secretName: string;
+  /** Secret in the same namespace whose `ca.crt` the gateway verifies the runtime against. */
+  caSecret: string;
+  /** The Certificate (and its issuer): the pods cannot start before the Secret exists. */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Names a runtime's certificate carries: its Service's in-cluster DNS names (the gateway verifies
+ * `<service>.<namespace>.svc`), plus the one name Prometheus verifies for every model, since one scrape job
+ * covers all runtime Services of a namespace and TLS verification takes a single server name.
+ */
+export function runtimeDnsNames(service: string, namespace: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, runtimeScrapeServerName(namespace)];
+}
+
+/** The server name Prometheus verifies runtime certificates of `namespace` against. */
+export const runtimeScrapeServerName = (namespace: string) => `llm-runtime.${namespace}.svc`;
+
+/** The Secret name of a model's serving certificate. */
+export const runtimeTlsSecret = (model: string) => `${model}-tls`;
 
 /** Longest request (a long streamed generation) the gateway lets through. */
 export const DEFAULT_REQUEST_TIMEOUT = "600s";
@@ -67,6 +94,8 @@ export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" 
 /** Port the runtime listens on inside the pod. */
 export const RUNTIME_PORT = 8080;
 const KEYS_DIR = "/etc/llm-runtime";
+/** Where the serving certificate is mounted (read-only; the kubelet swaps the files on rotation, the runtime reloads). */
+export const TLS_DIR = "/etc/llm-runtime-tls";
 const DEFAULT_DRAIN_SECONDS = 60;
 
 /**
@@ -133,6 +162,24 @@ export const STARTUP_PROBE = { httpGet: { path: "/readyz", port: "http" }, perio
 export const COLD_START_BUDGET_SECONDS = { nodeProvisioning: 300, gpuDriver: 600, imageAndModelFetch: 1200 };
 
 /** Worst case the startup probe allows: initial delay plus every failed attempt (Kubernetes' own arithmetic). */
+/** A probe that speaks HTTPS when the runtime does (the kubelet does not verify the certificate). */
+export function probeFor<P extends { httpGet: Record<string, unknown> }>(probe: P, tls: boolean): P {
+  return tls ? { ...probe, httpGet: { ...probe.httpGet, scheme: "HTTPS" } } : probe;
+}
+
+/** The runtime's listener and certificate options (the contract with runtime/: `--tls-cert-file`, `--tls-key-file`). */
+export function listenArgs(tls: boolean): string[] {
+  if (!tls) return ["--urls", `http://0.0.0.0:${RUNTIME_PORT}`];
+  return [
+    "--urls",
+    `https://0.0.0.0:${RUNTIME_PORT}`,
+    "--tls-cert-file",
+    `${TLS_DIR}/tls.crt`,
+    "--tls-key-file",
+    `${TLS_DIR}/tls.key`,
+  ];
+}
+
 export function startupWorstCaseSeconds(probe: {
   initialDelaySeconds?: number;
   periodSeconds?: number;
@@ -182,6 +229,7 @@ export class LlmService extends pulumi.ComponentResource {
     const gpuLimits: Record<string, string> =
       cluster.gpu.enabled && model.gpus > 0 ? { [cluster.gpu.resourceName]: String(model.gpus) } : {};
     const onGpu = Object.keys(gpuLimits).length > 0;
+    const tls = args.tls !== undefined;
 
     this.timeouts = deploymentTimeouts(STARTUP_PROBE);
     this.deployment = new k8s.apps.v1.Deployment(
@@ -197,7 +245,11 @@ export class LlmService extends pulumi.ComponentResource {
           template: {
             metadata: {
               labels: { ...args.serviceAccount?.podLabels, ...this.labels },
-              annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(RUNTIME_PORT) },
+              annotations: {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": String(RUNTIME_PORT),
+                "prometheus.io/scheme": tls ? "https" : "http",
+              },
             },
             spec: {
               serviceAccountName: args.serviceAccount?.name,
@@ -224,8 +276,7 @@ export class LlmService extends pulumi.ComponentResource {
                     String(model.maxConcurrent),
                     "--max-queue",
                     String(model.maxQueue),
-                    "--urls",
-                    `http://0.0.0.0:${RUNTIME_PORT}`,
+                    ...listenArgs(tls),
                     // The runtime defaults to the CPU provider: a GPU pod must ask for CUDA explicitly.
                     "--provider",
                     onGpu ? "cuda" : "cpu",
@@ -245,13 +296,20 @@ export class LlmService extends pulumi.ComponentResource {
                   },
                   securityContext: restrictedContainerSecurityContext,
                   lifecycle: { preStop: termination.preStop },
-                  readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
-                  livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
-                  startupProbe: STARTUP_PROBE,
+                  readinessProbe: probeFor(
+                    { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
+                    tls,
+                  ),
+                  livenessProbe: probeFor(
+                    { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
+                    tls,
+                  ),
+                  startupProbe: probeFor(STARTUP_PROBE, tls),
                   volumeMounts: [
                     { name: "model", mountPath: MODEL_MOUNT, readOnly: model.source.kind !== "demo" },
                     { name: "api-keys", mountPath: KEYS_DIR, readOnly: true },
                     { name: "tmp", mountPath: "/tmp" },
+                    ...(args.tls ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : []),
                   ],
                 },
               ],
@@ -259,19 +317,25 @@ export class LlmService extends pulumi.ComponentResource {
                 modelVolume(model.source, "model", { storageClass: cluster.storageClass, size: model.cacheSize }),
                 { name: "api-keys", secret: { secretName: keys.metadata.name, defaultMode: 0o440 } },
                 { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+                ...(args.tls ? [{ name: "tls", secret: { secretName: args.tls.secretName, defaultMode: 0o440 } }] : []),
               ],
             },
           },
         },
       },
-      { ...child, customTimeouts: this.timeouts },
+      { ...child, dependsOn: [...cluster.ready, ...(args.tls?.dependsOn ?? [])], customTimeouts: this.timeouts },
     );
 
     this.service = new k8s.core.v1.Service(
       name,
       {
         metadata: { name: model.name, namespace: args.namespace, labels: this.labels },
-        spec: { type: "ClusterIP", selector: this.labels, ports: [{ name: "http", port: RUNTIME_PORT, targetPort: "http" }] },
+        spec: {
+          type: "ClusterIP",
+          selector: this.labels,
+          // The port keeps its name "http" (probes, ServiceMonitor and policies address it); appProtocol says what it speaks.
+          ports: [{ name: "http", port: RUNTIME_PORT, targetPort: "http", appProtocol: tls ? "https" : "http" }],
+        },
       },
       child,
     );
@@ -313,6 +377,17 @@ export class LlmService extends pulumi.ComponentResource {
         routeOpts,
       );
       backendTrafficPolicies(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, routeOpts);
+      if (args.tls)
+        backendTlsPolicy(
+          `${name}-backend-tls`,
+          {
+            service: model.name,
+            namespace: args.namespace,
+            caSecret: args.tls.caSecret,
+            hostname: `${model.name}.${args.namespace}.svc`,
+          },
+          routeOpts,
+        );
     }
 
     if (args.autoscaling)

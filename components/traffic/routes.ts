@@ -156,3 +156,29 @@ export function backendTrafficPolicies(
     policy(`${name}-${READS_RULE}`, `${args.routeName}-${READS_RULE}`, READS_RULE, "reads"),
   ];
 }
+
+/**
+ * Makes the gateway reach a Service over TLS and verify it: Gateway API's BackendTLSPolicy (v1, standard since
+ * Gateway API v1.4; gateway-helm v1.7.4 bundles v1.4.1 and serves v1). The CA is a Secret's `ca.crt`, a kind
+ * Envoy Gateway supports beside ConfigMap (internal/gatewayapi/backendtlspolicy.go at v1.7.4); it must sit in
+ * the Service's namespace. `hostname` is both the SNI and the name the certificate must carry.
+ */
+export function backendTlsPolicy(
+  name: string,
+  args: { service: pulumi.Input<string>; namespace: pulumi.Input<string>; caSecret: string; hostname: string },
+  opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    name,
+    {
+      apiVersion: `${GATEWAY_API}/v1`,
+      kind: "BackendTLSPolicy",
+      metadata: { name: args.service, namespace: args.namespace },
+      spec: {
+        targetRefs: [{ group: "", kind: "Service", name: args.service }],
+        validation: { caCertificateRefs: [{ group: "", kind: "Secret", name: args.caSecret }], hostname: args.hostname },
+      },
+    },
+    opts,
+  );
+}

@@ -347,8 +347,16 @@ const issuerSchema = z.discriminatedUnion("kind", [
 ]);
 export type IssuerSettingsInput = z.infer<typeof issuerSchema>;
 
+/** What the runtime speaks behind the gateway; plain HTTP only where a laptop asks for it (environment local). */
+export const BACKEND_PROTOCOLS = ["https", "http"] as const;
+
 const tlsSchema = z.strictObject({
   issuer: issuerSchema,
+  /**
+   * `https` (default): the runtime serves a certificate from the cluster's in-cluster CA and the gateway and
+   * Prometheus verify it. `http`: plain HTTP behind the gateway, allowed only in environment local.
+   */
+  backendProtocol: z.enum(BACKEND_PROTOCOLS).default("https"),
 });
 
 export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/llm-platform/llm-platform/blob/main/docs/runbooks";

@@ -123,6 +123,12 @@ export function validateEnvironmentRules(settings: Settings): ConfigIssue[] {
       message: `'selfsigned' is only allowed in environment local; use acme or ca in '${env}'`,
       value: "selfsigned",
     });
+  if (!isLocal && settings.tls.backendProtocol === "http")
+    issues.push({
+      path: ["tls", "backendProtocol"],
+      message: `'http' is only allowed in environment local: every hop outside a laptop is TLS (this is '${env}')`,
+      value: "http",
+    });
   if (!isLocal && /:latest$/.test(settings.runtime.image))
     issues.push({
       path: ["runtime", "image"],

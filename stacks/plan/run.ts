@@ -32,6 +32,7 @@ export async function runPlan(cfg: StackConfig, opts: { now?: Date } = {}): Prom
   const cost = estimateCost(settings);
   // The program declares the cloud clusters in config order, so policies can name `clusters[i]`.
   const cloudClusterIndexes = settings.clusters.flatMap((c, i) => (c.substrate === "eks" || c.substrate === "aks" ? [i] : []));
-  const policies = runPolicies(resources, { environment, now: opts.now, cloudClusterIndexes });
+  const stateSecrets = { ...cfg.stateSecrets, awsRegion: cfg.config["aws:region"] };
+  const policies = runPolicies(resources, { environment, now: opts.now, cloudClusterIndexes, stateSecrets });
   return { stack: cfg.stack, environment, resources, policies, cost };
 }

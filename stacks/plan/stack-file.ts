@@ -15,6 +15,20 @@ export interface StackConfig {
   /** Full keys (`project:key`, `kubernetes:context`) to values as the SDK stores them: strings, objects as JSON. */
   config: Record<string, string>;
   secretKeys: string[];
+  /** How the stack file says its secrets are encrypted (Pulumi's top-level `secretsprovider`, `encryptedkey`, `encryptionsalt`). */
+  stateSecrets: StateSecrets;
+}
+
+/**
+ * The secrets settings of a stack file. No `secretsprovider` means the passphrase provider on a self-managed
+ * backend (then `encryptionsalt` is set) or Pulumi Cloud's own key; `encryptedkey` is the KMS-encrypted data key
+ * Pulumi writes on first use of a cloud provider.
+ */
+export interface StateSecrets {
+  file: string;
+  secretsProvider?: string;
+  hasEncryptedKey: boolean;
+  hasEncryptionSalt: boolean;
 }
 
 export function readProjectName(root = REPO_ROOT): string {
@@ -63,7 +77,12 @@ function parseYaml(text: string, file: string): unknown {
 
 /** Parses a stack file's `config:` block; the document text may be given to test crafted configs. */
 export function parseStackConfig(stack: string, text: string, project: string, file = `Pulumi.${stack}.yaml`): StackConfig {
-  const doc = (parseYaml(text, file) ?? {}) as { config?: Record<string, unknown> };
+  const doc = (parseYaml(text, file) ?? {}) as {
+    config?: Record<string, unknown>;
+    secretsprovider?: unknown;
+    encryptedkey?: unknown;
+    encryptionsalt?: unknown;
+  };
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
@@ -73,7 +92,13 @@ export function parseStackConfig(stack: string, text: string, project: string, f
     const plain = replaceSecure(value);
     config[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
   }
-  return { project, stack, config, secretKeys };
+  const stateSecrets: StateSecrets = {
+    file,
+    secretsProvider: typeof doc.secretsprovider === "string" ? doc.secretsprovider : undefined,
+    hasEncryptedKey: typeof doc.encryptedkey === "string" && doc.encryptedkey !== "",
+    hasEncryptionSalt: typeof doc.encryptionsalt === "string" && doc.encryptionsalt !== "",
+  };
+  return { project, stack, config, secretKeys, stateSecrets };
 }
 
 /** The stacks that have a file under stacks/. */

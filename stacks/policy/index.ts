@@ -2,6 +2,8 @@
 import { nonRootContainers, secretsAreSecret, tlsOutsideLocal, workloadResources } from "./rules";
 import { CLOUD_POLICIES } from "./rules-cloud";
 import { KUBERNETES_POLICIES } from "./rules-kubernetes";
+import { stateSecretsKms } from "./rules-state";
+import { runtimeHopsTls } from "./rules-tls";
 import { kubernetesVersionSupported } from "./rules-versions";
 import type { Policy, PolicyContext, PolicyResult, PlannedResource } from "./types";
 
@@ -15,6 +17,8 @@ export const POLICIES: readonly Policy[] = [
   ...CLOUD_POLICIES,
   ...KUBERNETES_POLICIES,
   kubernetesVersionSupported,
+  runtimeHopsTls,
+  stateSecretsKms,
 ];
 
 export function runPolicy(policy: Policy, resources: readonly PlannedResource[], ctx: PolicyContext): PolicyResult {

@@ -78,7 +78,8 @@ function scopeOf(r: PlannedResource, byKey: ReadonlyMap<string, PlannedResource>
   return null;
 }
 
-function scoped(resources: readonly PlannedResource[]) {
+/** Keys resources by cluster (their KubernetesLayer ancestor) and namespace, so rules compare within one. */
+export function scoped(resources: readonly PlannedResource[]) {
   const byKey = new Map(resources.map((r) => [id(r), r] as const));
   return (r: PlannedResource) =>
     `${scopeOf(r, byKey) ?? "-"}|${String(get(r.inputs, "metadata", "namespace") ?? get(r.inputs, "metadata", "name"))}`;

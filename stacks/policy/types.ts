@@ -15,6 +15,8 @@ export interface PolicyContext {
   now?: Date;
   /** Config indexes (`clusters[i]`) of the EKS/AKS clusters, in the order the plan declares them. */
   cloudClusterIndexes?: readonly number[];
+  /** The stack file's secrets provider, where the caller read the stack file (unset: not judged). */
+  stateSecrets?: { file: string; secretsProvider?: string; hasEncryptionSalt: boolean; awsRegion?: string };
 }
 
 export interface Violation {

@@ -229,3 +229,36 @@ test("without a cloud identity the pods still get their own token-less service a
     "llm-runtime",
   );
 });
+
+test("every hop behind the gateway is TLS: the names the gateway and Prometheus verify are on the runtime's certificate", async () => {
+  const resources = await layer(gpuCluster);
+  const cert = find(resources, "kubernetes:cert-manager.io/v1:Certificate", "c1-m1-cert");
+  const dnsNames = get(cert.inputs, "spec", "dnsNames") as string[];
+  const caIssuer = find(resources, "kubernetes:cert-manager.io/v1:Issuer", "c1-internal-ca-issuer");
+  assert.equal(get(cert.inputs, "spec", "issuerRef", "name"), get(caIssuer.inputs, "metadata", "name"));
+  assert.equal(get(cert.inputs, "metadata", "namespace"), get(caIssuer.inputs, "metadata", "namespace"));
+  const caSecret = get(caIssuer.inputs, "spec", "ca", "secretName");
+
+  const pod = get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec");
+  const volume = (get(pod, "volumes") as { name: string }[]).find((v) => v.name === "tls");
+  assert.equal(get(volume, "secret", "secretName"), get(cert.inputs, "spec", "secretName"));
+
+  const policy = find(resources, "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy", "c1-m1-backend-tls");
+  assert.ok(dnsNames.includes(String(get(policy.inputs, "spec", "validation", "hostname"))));
+  assert.equal(get((get(policy.inputs, "spec", "validation", "caCertificateRefs") as unknown[])[0], "name"), caSecret);
+
+  const sm = find(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "c1-observability-runtime-monitor");
+  const ep = (get(sm.inputs, "spec", "endpoints") as unknown[])[0];
+  assert.equal(get(ep, "scheme"), "https");
+  assert.ok(dnsNames.includes(String(get(ep, "tlsConfig", "serverName"))));
+  assert.deepEqual(get(ep, "tlsConfig", "ca", "secret"), { name: caSecret, key: "ca.crt" });
+  assert.equal(get(sm.inputs, "metadata", "namespace"), get(caIssuer.inputs, "metadata", "namespace"));
+});
+
+test("backendTls false (local only): plain HTTP inside the cluster, no internal CA", async () => {
+  const resources = await layer(gpuCluster, { backendTls: false });
+  assert.equal(ofType(resources, "kubernetes:cert-manager.io/v1:Issuer").length, 0);
+  assert.equal(ofType(resources, "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy").length, 0);
+  const sm = find(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "c1-observability-runtime-monitor");
+  assert.equal(get((get(sm.inputs, "spec", "endpoints") as unknown[])[0], "scheme"), "http");
+});

@@ -398,3 +398,19 @@ test("model.yml builds CUDA and CPU INT4 with the GenAI builder at the runtime's
   assert.match(requirements, new RegExp(`^onnxruntime-genai==${genai.replace(/\./g, "\\.")}$`, "m"));
   for (const line of requirements.split("\n").filter((l) => l && !l.startsWith("#"))) assert.match(line, /^[a-z0-9-]+==[0-9.]+$/);
 });
+
+test("pulumi preview and pulumi up run the policy pack, and no stack they touch needs a passphrase", () => {
+  const pulumiSteps = [
+    ...(workflow("pulumi-up.yml").jobs.up.steps ?? []),
+    ...(workflow("preview.yml").jobs["cloud-preview"].steps ?? []),
+  ].filter((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command !== undefined);
+  assert.deepEqual(
+    pulumiSteps.map((s) => [s.with?.command, s.with?.policyPacks]),
+    [
+      ["up", "policy-pack"],
+      ["preview", "policy-pack"],
+    ],
+  );
+  assert.ok(existsSync(path.join(REPO_ROOT, "policy-pack", "PulumiPolicy.yaml")));
+  for (const f of ["pulumi-up.yml", "preview.yml", "drift.yml"]) assert.doesNotMatch(text(f), /PULUMI_CONFIG_PASSPHRASE/, f);
+});

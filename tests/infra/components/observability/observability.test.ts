@@ -11,7 +11,7 @@ import {
 } from "../../../../components/observability/alerts";
 import { CHARTS } from "../../../../components/charts";
 import { loadDashboards } from "../../../../components/observability/dashboards";
-import { retentionSize } from "../../../../components/observability/observability";
+import { retentionSize, runtimeScrapeTls } from "../../../../components/observability/observability";
 import { find, get, isSecret, REPO_ROOT } from "../../helpers";
 import { observe as observeWith, settings } from "./fixtures";
 
@@ -79,6 +79,14 @@ test("the runtime ServiceMonitor sets `model` from the pod's instance label", as
   assert.deepEqual(get(ep, "relabelings"), [
     { sourceLabels: ["__meta_kubernetes_pod_label_app_kubernetes_io_instance"], targetLabel: "model", action: "replace" },
   ]);
+});
+
+test("runtimeScrapeTls: HTTPS verified against the CA Secret's ca.crt for one server name, or plain HTTP", () => {
+  assert.deepEqual(runtimeScrapeTls({ caSecret: "llm-internal-ca", serverName: "llm-runtime.llm-serving.svc" }), {
+    scheme: "https",
+    tlsConfig: { ca: { secret: { name: "llm-internal-ca", key: "ca.crt" } }, serverName: "llm-runtime.llm-serving.svc" },
+  });
+  assert.deepEqual(runtimeScrapeTls(undefined), { scheme: "http" });
 });
 
 test("kube-state-metrics exposes the runtime's instance label, which the recording rules turn into `model`", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { test } from "node:test";
 import { CHARTS } from "../../../../components/charts";
-import { CLUSTER_ISSUER, Tls, validateIssuer, type IssuerSettings } from "../../../../components/security/tls";
+import { CLUSTER_ISSUER, INTERNAL_CA, Tls, validateIssuer, type IssuerSettings } from "../../../../components/security/tls";
 import { capture, find, get, gpuCluster, ofType } from "../../helpers";
 
 const gateway = { name: "llm", namespace: "envoy-gateway-system", httpListener: "http" };
@@ -167,4 +167,38 @@ test("rejects a cert-manager identity bound in another namespace", () => {
     ).join(),
     /bound in namespace 'other', but cert-manager runs in 'cert-manager'/,
   );
+});
+
+test("internal CA: a namespaced self-signed root signs a CA Issuer; runtime certificates come from it", async () => {
+  const { resources } = await capture(() => {
+    const t = new Tls("t", {
+      cluster: gpuCluster(),
+      namespace: "cert-manager",
+      issuer: { kind: "ca", secretName: "corp-ca" },
+      gateway,
+      highAvailability: false,
+    });
+    const ca = t.internalCa("t-internal", "llm-serving");
+    t.certificate("t-m1", { namespace: "llm-serving", secretName: "m1-tls", dnsNames: ["m1.llm-serving.svc"], issuer: ca });
+  });
+  const NS_ISSUER = "kubernetes:cert-manager.io/v1:Issuer";
+  const CERT = "kubernetes:cert-manager.io/v1:Certificate";
+  const bootstrap = find(resources, NS_ISSUER, "t-internal-bootstrap");
+  assert.deepEqual(get(bootstrap.inputs, "spec"), { selfSigned: {} });
+  assert.equal(get(bootstrap.inputs, "metadata", "namespace"), "llm-serving");
+  const root = find(resources, CERT, "t-internal-root");
+  assert.equal(get(root.inputs, "spec", "isCA"), true);
+  assert.equal(get(root.inputs, "spec", "secretName"), INTERNAL_CA);
+  // Renewal keeps the key, so leaves signed before a renewal still verify against the new ca.crt.
+  assert.equal(get(root.inputs, "spec", "privateKey", "rotationPolicy"), "Never");
+  assert.deepEqual(get(root.inputs, "spec", "issuerRef"), {
+    name: get(bootstrap.inputs, "metadata", "name"),
+    kind: "Issuer",
+    group: "cert-manager.io",
+  });
+  const issuer = find(resources, NS_ISSUER, "t-internal-issuer");
+  assert.deepEqual(get(issuer.inputs, "spec"), { ca: { secretName: INTERNAL_CA } });
+  const leaf = find(resources, CERT, "t-m1");
+  assert.deepEqual(get(leaf.inputs, "spec", "issuerRef"), { name: INTERNAL_CA, kind: "Issuer", group: "cert-manager.io" });
+  assert.equal(get(leaf.inputs, "spec", "privateKey", "rotationPolicy"), "Always");
 });

@@ -21,17 +21,20 @@ test("the runbook base URL has a documented default", () => {
 });
 
 test("dns01 needs a provider; http01 must not carry one", () => {
-  const missing = validateTrafficRules({ ...base, tls: { issuer: acme("dns01") } });
+  const missing = validateTrafficRules({ ...base, tls: { ...base.tls, issuer: acme("dns01") } });
   assert.deepEqual(
     missing.map((i) => i.path),
     [["tls", "issuer", "dns01"]],
   );
   assert.match(missing[0].message, /required when solver is 'dns01'/);
   assert.deepEqual(
-    validateTrafficRules({ ...base, tls: { issuer: acme("dns01", { provider: "route53", region: "us-east-1" }) } }),
+    validateTrafficRules({ ...base, tls: { ...base.tls, issuer: acme("dns01", { provider: "route53", region: "us-east-1" }) } }),
     [],
   );
-  const stray = validateTrafficRules({ ...base, tls: { issuer: acme("http01", { provider: "route53", region: "us-east-1" }) } });
+  const stray = validateTrafficRules({
+    ...base,
+    tls: { ...base.tls, issuer: acme("http01", { provider: "route53", region: "us-east-1" }) },
+  });
   assert.match(stray[0].message, /only used with solver 'dns01'/);
 });
 
@@ -44,7 +47,7 @@ test("Azure DNS without a managed identity is accepted only where every cluster 
   };
   const aks = { name: "weu", substrate: "aks" } as Settings["clusters"][number];
   const onprem = { name: "dc1", substrate: "onprem" } as Settings["clusters"][number];
-  const tls = { issuer: acme("dns01", azureDns) };
+  const tls = { ...base.tls, issuer: acme("dns01", azureDns) };
   assert.deepEqual(validateTrafficRules({ ...base, tls, clusters: [aks] }), []);
   const issues = validateTrafficRules({ ...base, tls, clusters: [aks, onprem] });
   assert.deepEqual(
@@ -58,7 +61,10 @@ test("Azure DNS without a managed identity is accepted only where every cluster 
   // An on-prem cluster with its own issuer does not use the stack's.
   const ownIssuer = { ...onprem, tlsIssuer: { kind: "ca", secretName: "corp-ca" } } as Settings["clusters"][number];
   assert.deepEqual(validateTrafficRules({ ...base, tls, clusters: [aks, ownIssuer] }), []);
-  const named = { issuer: acme("dns01", { ...azureDns, managedIdentityClientId: "0b5d4c3a-2e1f-4a09-9b8c-7d6e5f4a3b2c" }) };
+  const named = {
+    ...base.tls,
+    issuer: acme("dns01", { ...azureDns, managedIdentityClientId: "0b5d4c3a-2e1f-4a09-9b8c-7d6e5f4a3b2c" }),
+  };
   assert.deepEqual(validateTrafficRules({ ...base, tls: named, clusters: [aks, onprem] }), []);
 });
 

@@ -119,6 +119,16 @@ describe("validateEnvironmentRules", () => {
     ]);
   });
 
+  test("plain HTTP behind the gateway is refused outside local, allowed on local, and HTTPS is the default", () => {
+    assert.equal(settings().tls.backendProtocol, "https");
+    const s = settings(withValue(baseInput(), "tls.backendProtocol", "http"));
+    assert.deepEqual(messages(validateEnvironmentRules(s)), [
+      `tls.backendProtocol: 'http' is only allowed in environment local: every hop outside a laptop is TLS (this is 'onprem'), got "http"`,
+    ]);
+    assert.deepEqual(validateEnvironmentRules(settings(withValue(local(), "tls.backendProtocol", "http"))), []);
+    assert.ok(!settingsSchema.safeParse(withValue(baseInput(), "tls.backendProtocol", "h2c")).success);
+  });
+
   test("the local substrate is refused outside local, and required in local", () => {
     const s = settings(withValue(baseInput(), "clusters[0]", { name: "laptop", substrate: "local" }));
     assert.match(

@@ -26,6 +26,7 @@ for (const stack of ["local", "onprem"] as const) {
       [],
     );
     assert.ok(doc.policies.some((p) => p.name === "external-traffic-through-tls"));
+    assert.ok(doc.policies.some((p) => p.name === "runtime-hops-tls"));
   });
 }
 
