@@ -1,3 +1,5 @@
+import type { CapacityPlan } from "../capacity/plan";
+
 /** What the policy suite reads: the planned resources, as recorded under mocks. */
 export interface PlannedResource {
   type: string;
@@ -15,6 +17,8 @@ export interface PolicyContext {
   now?: Date;
   /** Config indexes (`clusters[i]`) of the EKS/AKS clusters, in the order the plan declares them. */
   cloudClusterIndexes?: readonly number[];
+  /** The stack's capacity plan (stacks/capacity), where the plan computed one. */
+  capacity?: CapacityPlan;
 }
 
 export interface Violation {
@@ -27,6 +31,8 @@ export interface Policy {
   name: string;
   description: string;
   check(resources: readonly PlannedResource[], ctx: PolicyContext): Violation[];
+  /** Findings that do not fail the policy (over-provisioning, say): reported after its verdict. */
+  notes?(resources: readonly PlannedResource[], ctx: PolicyContext): string[];
 }
 
 export interface PolicyResult {
