@@ -38,7 +38,7 @@ export const capacityMeetsTarget: Policy = {
       if (p.max < p.nodesAtPeak)
         out.push({
           resource: `${p.cluster}/${p.pool}`,
-          message: `${poolKey(p)} is ${p.max}; the target${p.models.length === 1 ? "" : "s"} of ${p.models.join(", ")} need ${p.nodesAtPeak} ${p.machineType} nodes at peak (${plural(p.nodesAtPeak - p.max, "node")} short)`,
+          message: `${poolKey(p)} is ${p.max}; ${p.models.length === 1 ? `the target of ${p.models[0]} needs` : `the targets of ${p.models.join(", ")} need`} ${p.nodesAtPeak} ${p.machineType} nodes at peak (${plural(p.nodesAtPeak - p.max, "node")} short)`,
         });
     return out;
   },

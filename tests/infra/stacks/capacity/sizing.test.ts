@@ -41,7 +41,9 @@ describe("sizeReplicas", () => {
         const at = operatingPoint(inp, s.slots, s.forObjectives);
         const meets = (o: typeof at) =>
           o.ttftP95Seconds <= inp.ttftP95Seconds && o.interTokenLatencySeconds <= inp.interTokenLatencySeconds;
-        return meets(at) && meets(s.operating) && (s.forObjectives === 1 || !meets(operatingPoint(inp, s.slots, s.forObjectives - 1)));
+        return (
+          meets(at) && meets(s.operating) && (s.forObjectives === 1 || !meets(operatingPoint(inp, s.slots, s.forObjectives - 1)))
+        );
       }),
       { numRuns: 150 },
     );
@@ -59,13 +61,22 @@ describe("sizeReplicas", () => {
 
   test("never takes fewer replicas for a tighter objective (property)", () => {
     fc.assert(
-      fc.property(target, fc.double({ min: 0.5, max: 1, noNaN: true }), fc.double({ min: 0.5, max: 1, noNaN: true }), (inp, t, i) => {
-        const tighter = { ...inp, ttftP95Seconds: inp.ttftP95Seconds * t, interTokenLatencySeconds: inp.interTokenLatencySeconds * i };
-        const loose = ok(inp);
-        const tight = sizeReplicas(tighter);
-        // A tighter objective may become unreachable; when it is reachable it never needs fewer replicas.
-        return !tight.ok || (tight.forObjectives >= loose.forObjectives && tight.atPeak >= loose.atPeak);
-      }),
+      fc.property(
+        target,
+        fc.double({ min: 0.5, max: 1, noNaN: true }),
+        fc.double({ min: 0.5, max: 1, noNaN: true }),
+        (inp, t, i) => {
+          const tighter = {
+            ...inp,
+            ttftP95Seconds: inp.ttftP95Seconds * t,
+            interTokenLatencySeconds: inp.interTokenLatencySeconds * i,
+          };
+          const loose = ok(inp);
+          const tight = sizeReplicas(tighter);
+          // A tighter objective may become unreachable; when it is reachable it never needs fewer replicas.
+          return !tight.ok || (tight.forObjectives >= loose.forObjectives && tight.atPeak >= loose.atPeak);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -75,7 +86,9 @@ describe("sizeReplicas", () => {
       fc.property(target, (inp) => {
         const s = ok(inp);
         const runningTarget = Math.max(1, Math.floor(inp.maxConcurrent * 0.75));
-        return s.atPeak >= inp.minReplicas && s.atPeak >= s.forObjectives && s.atPeak * runningTarget >= s.operating.running - 1e-6;
+        return (
+          s.atPeak >= inp.minReplicas && s.atPeak >= s.forObjectives && s.atPeak * runningTarget >= s.operating.running - 1e-6
+        );
       }),
       { numRuns: 150 },
     );
@@ -98,18 +111,33 @@ describe("targets out of reach", () => {
   test("an inter-token objective one decode step cannot meet names the step and the batch that would", () => {
     const s = sizeReplicas({ ...base, maxConcurrent: 64, interTokenLatencySeconds: 0.02 });
     assert.equal(s.ok, false);
-    assert.match(s.ok ? "" : s.reason, /^interTokenLatencySeconds 0\.02 is unreachable at 64 concurrent sequences per replica on L40S: one decode step takes 30 ms; maxConcurrent \d+ or less meets it$/);
+    assert.match(
+      s.ok ? "" : s.reason,
+      /^interTokenLatencySeconds 0\.02 is unreachable at 64 concurrent sequences per replica on L40S: one decode step takes 30 ms; maxConcurrent \d+ or less meets it$/,
+    );
   });
 
   test("a prompt whose prefill alone exceeds the TTFT objective says so", () => {
     const s = sizeReplicas({ ...base, promptTokens: 20_000, completionTokens: 10, ttftP95Seconds: 1 });
     assert.equal(s.ok, false);
-    assert.match(s.ok ? "" : s.reason, /^ttftP95Seconds 1 is unreachable on L40S: prefilling 20000 prompt tokens alone takes 2\.07 s$/);
+    assert.match(
+      s.ok ? "" : s.reason,
+      /^ttftP95Seconds 1 is unreachable on L40S: prefilling 20000 prompt tokens alone takes 2\.07 s$/,
+    );
   });
 
   test("a context longer than the KV cache holds says so", () => {
-    const s = sizeReplicas({ ...base, row: row("L40S", "70b-int4"), promptTokens: 6000, completionTokens: 500, ttftP95Seconds: 60 });
+    const s = sizeReplicas({
+      ...base,
+      row: row("L40S", "70b-int4"),
+      promptTokens: 6000,
+      completionTokens: 500,
+      ttftP95Seconds: 60,
+    });
     assert.equal(s.ok, false);
-    assert.match(s.ok ? "" : s.reason, /^one sequence of 6500 tokens \(prompt \+ completion\) does not fit the KV cache \(6033 tokens on L40S\)$/);
+    assert.match(
+      s.ok ? "" : s.reason,
+      /^one sequence of 6500 tokens \(prompt \+ completion\) does not fit the KV cache \(6033 tokens on L40S\)$/,
+    );
   });
 });

@@ -37,8 +37,12 @@ describe("throughput.json", () => {
       const gpu = gpuOfMachine(m);
       assert.ok(gpu && gpu in GPU_SPECS, `${m} -> ${gpu}`);
       for (const cls of MODEL_CLASSES) {
-        const fits = deriveRow(gpu, cls, THROUGHPUT.derivation, THROUGHPUT.referenceContextTokens) !== undefined;
-        assert.equal(THROUGHPUT.rows.some((r) => r.gpu === gpu && r.modelClass === cls), fits, `${gpu}/${cls}`);
+        const fits: boolean = deriveRow(gpu, cls, THROUGHPUT.derivation, THROUGHPUT.referenceContextTokens) !== undefined;
+        assert.equal(
+          THROUGHPUT.rows.some((r) => r.gpu === gpu && r.modelClass === cls),
+          fits,
+          `${gpu}/${cls}`,
+        );
       }
     }
     assert.equal(gpuOfMachine("m7i.large"), undefined);
@@ -76,7 +80,9 @@ describe("parseTable", () => {
   test("rejects a malformed table naming the file and the field", () => {
     assert.throws(
       () => parseTable({ ...THROUGHPUT, rows: [{ ...THROUGHPUT.rows[0], prefillTokensPerSecond: -1 }] }, "t.json"),
-      (e: unknown) => e instanceof ThroughputTableError && /^t\.json: not a throughput table \(rows\.0\.prefillTokensPerSecond: /.test(e.message),
+      (e: unknown) =>
+        e instanceof ThroughputTableError &&
+        /^t\.json: not a throughput table \(rows\.0\.prefillTokensPerSecond: /.test(e.message),
     );
   });
 
