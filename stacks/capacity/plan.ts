@@ -13,7 +13,7 @@ import {
 } from "../config/cloud-catalog";
 import type { ClusterSettings, ModelSettings, Settings } from "../config/schema";
 import { aksAllocatable, cpuMillicores, eksAllocatable, memoryMiB } from "../config/validators";
-import { estimateCost, gpuPoolItem, priceOf, PRICES, round, type PriceTable } from "../cost/estimate";
+import { estimateCost, gpuPoolItem, gpuPoolMachine, priceOf, PRICES, round, type PriceTable } from "../cost/estimate";
 import { sizeReplicas, type Sizing } from "./sizing";
 import { findRow, rowKey, THROUGHPUT, type ThroughputRow, type ThroughputTable } from "./table";
 
@@ -83,7 +83,7 @@ export interface CapacityPlan {
 
 function poolRefs(c: CloudCluster, ci: number): PoolRef[] {
   return c.gpuPools.map((p, j) => {
-    const machineType = gpuPoolItem(c, j).replace(/^(ec2|vm):/, "");
+    const machineType = gpuPoolMachine(c, j);
     const gpus = c.substrate === "eks" ? EC2_GPU_INSTANCE_TYPES[machineType] : AZURE_GPU_VM_SIZES[machineType];
     return {
       cluster: c.name,

@@ -88,9 +88,14 @@ export function estimateCost(settings: Pick<Settings, "clusters">, table: PriceT
 
 type CloudCluster = Extract<ClusterSettings, { substrate: "eks" | "aks" }>;
 
-/** The price-table item of a GPU pool's machine: `ec2:<first instance type>` or `vm:<VM size>`. */
+/** A GPU pool's machine: its first EC2 instance type (what it is priced and scaled from zero at) or its VM size. */
+export function gpuPoolMachine(c: CloudCluster, pool: number): string {
+  return c.substrate === "eks" ? c.gpuPools[pool].instanceTypes[0] : c.gpuPools[pool].vmSize;
+}
+
+/** The price-table item of a GPU pool's machine: `ec2:<type>` or `vm:<size>`. */
 export function gpuPoolItem(c: CloudCluster, pool: number): string {
-  return c.substrate === "eks" ? `ec2:${c.gpuPools[pool].instanceTypes[0]}` : `vm:${c.gpuPools[pool].vmSize}`;
+  return `${c.substrate === "eks" ? "ec2" : "vm"}:${gpuPoolMachine(c, pool)}`;
 }
 
 /** The table's price of `item` in the cluster's cloud and region, if it has one. */

@@ -18,7 +18,12 @@ const pool: PoolCapacity = {
   models: ["m"],
   nodesAtPeak: 3,
 };
-const model = (atPeak: number, replicas: { min: number; max: number }, extra: Partial<ModelCapacity> = {}): ModelCapacity => ({
+const model = (
+  atPeak: number,
+  replicas: { min: number; max: number },
+  extra: Partial<ModelCapacity> = {},
+  forObjectives = atPeak,
+): ModelCapacity => ({
   model: "m",
   modelIndex: 0,
   cluster: "c1",
@@ -34,7 +39,7 @@ const model = (atPeak: number, replicas: { min: number; max: number }, extra: Pa
     slots: 8,
     prefillSeconds: 0.1,
     decodeTokensPerSecond: 500,
-    forObjectives: atPeak,
+    forObjectives,
     atPeak,
     headroom: null,
     operating: {
@@ -84,18 +89,7 @@ test("fails when replicas.max or the pool's max fall short, saying by how much",
 });
 
 test("notes bounds above the need and a minimum above what the objectives take", () => {
-  const r = judge(
-    plan(
-      [
-        model(
-          3,
-          { min: 3, max: 8 },
-          { sizing: { ...(model(3, { min: 3, max: 8 }).sizing as object), forObjectives: 2 } as never },
-        ),
-      ],
-      [pool],
-    ),
-  );
+  const r = judge(plan([model(3, { min: 3, max: 8 }, {}, 2)], [pool]));
   assert.equal(r.passed, true);
   assert.equal(
     r.message,
