@@ -1,10 +1,12 @@
 /**
  * The rules of stacks/policy as Pulumi stack policies. Each pack policy runs the very `Policy.check` the offline
  * plan runs, over the stack's resources as Pulumi resolved them, with the context the plan gives it (the
- * environment, cluster order and secrets provider, read from the stack's own stack file).
+ * environment, cluster order, secrets provider and capacity plan, read from the stack's own stack file).
  */
 import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { readStackConfigFile, type StackConfig } from "../stacks/plan/stack-file";
+import { planCapacity } from "../stacks/capacity/plan";
+import { loadSettings } from "../stacks/config/load";
+import { rawConfigOf, readStackConfigFile, type StackConfig } from "../stacks/plan/stack-file";
 import { POLICIES, type PlannedResource, type Policy, type PolicyContext } from "../stacks/policy";
 
 export const PACK_NAME = "llm-platform";
@@ -56,6 +58,8 @@ export function contextFor(cfg: StackConfig, now?: Date): PolicyContext {
     now,
     cloudClusterIndexes: clusters.flatMap((c, i) => (c.substrate === "eks" || c.substrate === "aks" ? [i] : [])),
     stateSecrets: { ...cfg.stateSecrets, awsRegion: cfg.config["aws:region"] },
+    // The same capacity plan the offline plan judges, from the same settings.
+    capacity: planCapacity(loadSettings(cfg.stack, rawConfigOf(cfg))),
   };
 }
 

@@ -235,3 +235,44 @@ export const AZURE_GPU_VM_SHAPES: Readonly<Record<string, MachineShape>> = {
 
 /** Default pods per node with Azure CNI overlay: https://learn.microsoft.com/azure/aks/concepts-network-ip-address-planning#maximum-pods-per-node */
 export const AKS_MAX_PODS = 250;
+
+/**
+ * The GPU each machine type carries, by EC2 family (g4dn T4, g5 A10G, g6/gr6 L4, g6e L40S, p4d A100 40GB, p4de
+ * A100 80GB, p5 H100, p5e/p5en H200, p6-b200 B200) and by Azure VM size, from the same pages as the tables
+ * above. The capacity planner looks its throughput up by these names (stacks/capacity/hardware.ts).
+ */
+const EC2_GPU_BY_FAMILY: Readonly<Record<string, string>> = {
+  g4dn: "T4",
+  g5: "A10G",
+  g6: "L4",
+  gr6: "L4",
+  g6e: "L40S",
+  p4d: "A100-40GB-SXM",
+  p4de: "A100-80GB-SXM",
+  p5: "H100-SXM",
+  p5e: "H200",
+  p5en: "H200",
+  "p6-b200": "B200",
+};
+const AZURE_GPU_BY_SIZE: Readonly<Record<string, string>> = {
+  Standard_NC4as_T4_v3: "T4",
+  Standard_NC8as_T4_v3: "T4",
+  Standard_NC16as_T4_v3: "T4",
+  Standard_NC64as_T4_v3: "T4",
+  Standard_NC24ads_A100_v4: "A100-80GB-PCIe",
+  Standard_NC48ads_A100_v4: "A100-80GB-PCIe",
+  Standard_NC96ads_A100_v4: "A100-80GB-PCIe",
+  Standard_NC40ads_H100_v5: "H100-NVL",
+  Standard_NC80adis_H100_v5: "H100-NVL",
+  Standard_ND96asr_v4: "A100-40GB-SXM",
+  Standard_ND96amsr_A100_v4: "A100-80GB-SXM",
+  Standard_ND96isr_H100_v5: "H100-SXM",
+  Standard_ND96isr_H200_v5: "H200",
+};
+
+/** The GPU model of an EC2 instance type or Azure VM size, or undefined for a type the catalog does not know. */
+export function gpuOfMachine(machineType: string): string | undefined {
+  if (machineType.startsWith("Standard_")) return AZURE_GPU_BY_SIZE[machineType];
+  if (!(machineType in EC2_GPU_INSTANCE_TYPES)) return undefined;
+  return EC2_GPU_BY_FAMILY[machineType.slice(0, machineType.indexOf("."))];
+}

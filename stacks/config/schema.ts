@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ALERT_RECEIVERS } from "../../components/observability/alerting";
 import { NETWORK_PREFIX_RANGE, parseCidr } from "../../components/clusters/cidr";
+import { MODEL_CLASSES } from "../capacity/hardware";
 
 export const ENVIRONMENTS = ["local", "dev", "staging", "prod", "onprem", "dr"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -288,6 +289,26 @@ const modelSource = z.discriminatedUnion("kind", [
 ]);
 export type ModelSource = z.infer<typeof modelSource>;
 
+/**
+ * A model's traffic target (stacks/capacity/): the peak as requests/s or generated tokens/s (one of them), mean
+ * prompt and completion lengths, and the objectives. Each cluster that serves the model has its own gateway
+ * and endpoint, so the target is what each of them must carry.
+ */
+const capacityTarget = z.strictObject({
+  /** Size class the throughput table is looked up by (stacks/capacity/throughput.json). */
+  modelClass: z.enum(MODEL_CLASSES),
+  requestsPerSecond: z.number().positive().max(100_000).optional(),
+  /** Generated (completion) tokens per second at peak; requests/s is this over `completionTokens`. */
+  tokensPerSecond: z.number().positive().max(10_000_000).optional(),
+  promptTokens: z.number().int().min(1).max(1_000_000),
+  completionTokens: z.number().int().min(1).max(1_000_000),
+  /** Time to first token, 95th percentile, seconds. */
+  ttftP95Seconds: z.number().positive().max(120),
+  /** Mean time between generated tokens of one stream (time per output token), seconds. */
+  interTokenLatencySeconds: z.number().positive().max(10),
+});
+export type CapacityTarget = z.infer<typeof capacityTarget>;
+
 const modelSchema = z.strictObject({
   /** Model id served by /v1/models and the host name prefix. */
   name: dnsLabel,
@@ -306,6 +327,8 @@ const modelSchema = z.strictObject({
   cacheSize: memoryQuantity.default("40Gi"),
   /** Clusters that serve this model; unset means every cluster of the stack. */
   clusters: z.array(dnsLabel).optional(),
+  /** Peak traffic each serving cluster must carry and its latency objectives: the capacity planner sizes for it. */
+  target: capacityTarget.optional(),
 });
 export type ModelSettings = z.infer<typeof modelSchema>;
 

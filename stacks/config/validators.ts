@@ -18,7 +18,7 @@ import {
   type MachineShape,
 } from "./cloud-catalog";
 import { formatPath, type ConfigIssue } from "./issues";
-import type { ClusterSettings, Environment, ModelSource, Settings } from "./schema";
+import type { CapacityTarget, ClusterSettings, Environment, ModelSource, Settings } from "./schema";
 
 type Path = (string | number)[];
 
@@ -677,6 +677,39 @@ export function validateModelFitsPools(settings: Pick<Settings, "clusters" | "mo
   return issues;
 }
 
+/**
+ * A model's capacity target states its peak one way (requests/s or generated tokens/s, not both), is only set
+ * on GPU models (the throughput table has no CPU rows), and asks for a time to first token no looser than the
+ * SLO the alerts page on: a stack sized for a looser objective would page on-call at every peak.
+ */
+export function validateCapacityTargets(settings: Pick<Settings, "models" | "observability">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const slo = settings.observability.slo.ttftP95Seconds;
+  settings.models.forEach((m, i) => {
+    const t: CapacityTarget | undefined = m.target;
+    if (!t) return;
+    const path = ["models", i, "target"];
+    if ((t.requestsPerSecond === undefined) === (t.tokensPerSecond === undefined))
+      issues.push({
+        path,
+        message: `must set exactly one of requestsPerSecond and tokensPerSecond (${t.requestsPerSecond === undefined ? "neither is" : "both are"} set)`,
+      });
+    if (m.gpus === 0)
+      issues.push({
+        path: ["models", i, "gpus"],
+        message: "must be >= 1 for a model with a capacity target (the throughput table has GPU rows only)",
+        value: 0,
+      });
+    if (t.ttftP95Seconds > slo)
+      issues.push({
+        path: [...path, "ttftP95Seconds"],
+        message: `must be <= observability.slo.ttftP95Seconds (${slo}): capacity sized for a looser objective pages on-call at every peak`,
+        value: t.ttftP95Seconds,
+      });
+  });
+  return issues;
+}
+
 /** Every cross-field rule, in the order their messages are reported. */
 export function validateSettings(settings: Settings, configKeys: ReadonlyMap<string, boolean>): ConfigIssue[] {
   return [
@@ -696,5 +729,6 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateModelStores(settings),
     ...validateImageLocality(settings),
     ...validateModelFitsPools(settings),
+    ...validateCapacityTargets(settings),
   ];
 }

@@ -57,7 +57,7 @@ export interface CostEstimate {
 
 export const PRICES = PRICE_TABLE as PriceTable;
 
-const round = (n: number) => Math.round(n * 100) / 100;
+export const round = (n: number) => Math.round(n * 100) / 100;
 
 /** The interface endpoints and load balancers the cluster components create (network.ts, one gateway LB). */
 const AWS_INTERFACE_ENDPOINTS = 3;
@@ -86,15 +86,33 @@ export function estimateCost(settings: Pick<Settings, "clusters">, table: PriceT
   };
 }
 
+type CloudCluster = Extract<ClusterSettings, { substrate: "eks" | "aks" }>;
+
+/** A GPU pool's machine: its first EC2 instance type (what it is priced and scaled from zero at) or its VM size. */
+export function gpuPoolMachine(c: CloudCluster, pool: number): string {
+  return c.substrate === "eks" ? c.gpuPools[pool].instanceTypes[0] : c.gpuPools[pool].vmSize;
+}
+
+/** The price-table item of a GPU pool's machine: `ec2:<type>` or `vm:<size>`. */
+export function gpuPoolItem(c: CloudCluster, pool: number): string {
+  return `${c.substrate === "eks" ? "ec2" : "vm"}:${gpuPoolMachine(c, pool)}`;
+}
+
+/** The table's price of `item` in the cluster's cloud and region, if it has one. */
+export function priceOf(c: CloudCluster, item: string, table: PriceTable = PRICES): PriceEntry | undefined {
+  const cloud = c.substrate === "eks" ? "aws" : "azure";
+  const region = c.substrate === "eks" ? c.region : c.location;
+  return table.entries.find((e) => e.cloud === cloud && e.region === region && e.item === item);
+}
+
 function clusterCost(c: ClusterSettings, table: PriceTable, used: PriceEntry[]): ClusterCost {
   if (c.substrate !== "eks" && c.substrate !== "aks")
     return { cluster: c.name, substrate: c.substrate, lines: [], monthlyMin: 0, monthlyMax: 0, unpriced: [] };
-  const cloud = c.substrate === "eks" ? "aws" : "azure";
   const region = c.substrate === "eks" ? c.region : c.location;
   const lines: CostLine[] = [];
   const unpriced: string[] = [];
   const add = (item: string, min: number, max: number) => {
-    const entry = table.entries.find((e) => e.cloud === cloud && e.region === region && e.item === item);
+    const entry = priceOf(c, item, table);
     if (!entry) {
       unpriced.push(item);
       return;
@@ -116,14 +134,14 @@ function clusterCost(c: ClusterSettings, table: PriceTable, used: PriceEntry[]):
     const nat = c.natGateways === "perZone" ? c.availabilityZones : 1;
     add("eks-control-plane", 1, 1);
     add(`ec2:${c.systemPool.instanceTypes[0]}`, c.systemPool.min, c.systemPool.max);
-    for (const p of c.gpuPools) add(`ec2:${p.instanceTypes[0]}`, p.min, p.max);
+    c.gpuPools.forEach((p, j) => add(gpuPoolItem(c, j), p.min, p.max));
     add("nat-gateway", nat, nat);
     add("vpc-interface-endpoint", AWS_INTERFACE_ENDPOINTS * c.availabilityZones, AWS_INTERFACE_ENDPOINTS * c.availabilityZones);
     add("network-load-balancer", 1, 1);
   } else {
     if (c.tier === "Standard") add("aks-standard-tier", 1, 1);
     add(`vm:${c.systemPool.vmSize}`, c.systemPool.min, c.systemPool.max);
-    for (const p of c.gpuPools) add(`vm:${p.vmSize}`, p.min, p.max);
+    c.gpuPools.forEach((p, j) => add(gpuPoolItem(c, j), p.min, p.max));
     add("standard-load-balancer", 1, 1);
   }
   return {
@@ -158,7 +176,7 @@ function mergeLines(lines: CostLine[]): CostLine[] {
   return [...out.values()];
 }
 
-const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+export const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 /** Text for the plan's table output. */
 export function renderCost(cost: CostEstimate): string[] {

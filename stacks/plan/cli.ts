@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/issues";
+import { exitWhenFlushed } from "./exit";
 import { diffPlans, parsePlanDocument, PlanDocumentError, renderDiffText, summaryLine } from "./diff";
 import { renderText, toDocument } from "./render";
 import { runPlan } from "./run";
@@ -27,12 +28,6 @@ function readEarlierPlan(file: string) {
     throw new PlanDocumentError(`--diff: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return parsePlanDocument(text, file);
-}
-
-/** Exits once stdout and stderr are flushed: on a pipe they are asynchronous, and a bare exit cuts a large plan short. */
-function exitWhenFlushed(code: number): void {
-  process.exitCode = code;
-  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
 function fail(message: string, code: number): number {

@@ -21,6 +21,33 @@ export interface PlanDocumentLike {
   stack: string;
   resources: PlanResourceLike[];
   policies?: { name: string; passed: boolean }[];
+  /** The cost estimate (`cost`) and capacity plan (`capacity`, stacks/capacity), where the plan carries them. */
+  cost?: unknown;
+  capacity?: unknown;
+}
+
+interface CostTotals {
+  monthlyMin: number;
+  monthlyMax: number;
+}
+
+/** What a reviewer compares of one model's capacity on one cluster. */
+export interface CapacityFigures {
+  model: string;
+  cluster: string;
+  replicasAtPeak: number | null;
+  replicasMax: number;
+  nodesAtPeak: number | null;
+  monthlyAtPeak: number | null;
+  usdPerMillionTokens: number | null;
+  problem: string | null;
+}
+
+/** Cost and capacity before and after: unchanged entries are kept, so the comment always shows the figures. */
+export interface CapacityDiff {
+  cost: { before: CostTotals | null; after: CostTotals | null };
+  stackMonthlyAtPeak: { before: number | null; after: number | null };
+  models: { model: string; cluster: string; before: CapacityFigures | null; after: CapacityFigures | null }[];
 }
 
 export interface ResourceRef {
@@ -59,6 +86,8 @@ export interface PlanDiff {
   policies: PolicyChange[];
   /** Policies that fail in the newer plan, changed or not: the summary line names them. */
   failing: string[];
+  /** The cost estimate and capacity plan of both plans side by side. */
+  capacity: CapacityDiff;
 }
 
 const key = (r: ResourceRef) => `${r.type}::${r.name}`;
@@ -161,6 +190,18 @@ export function diffPlans(before: PlanDocumentLike, after: PlanDocumentLike): Pl
     .map((name) => ({ name, before: policyState(before, name), after: policyState(after, name) }))
     .filter((p) => p.before !== p.after);
 
+  const [cb, ca] = [costAndCapacityOf(before.cost, before.capacity), costAndCapacityOf(after.cost, after.capacity)];
+  const figures = (c: typeof cb) => new Map((c.capacity?.models ?? []).map((m) => [`${m.model}@${m.cluster}`, m]));
+  const [capBefore, capAfter] = [figures(cb), figures(ca)];
+  const capacity: CapacityDiff = {
+    cost: { before: cb.cost ?? null, after: ca.cost ?? null },
+    stackMonthlyAtPeak: { before: cb.capacity?.stackMonthlyAtPeak ?? null, after: ca.capacity?.stackMonthlyAtPeak ?? null },
+    models: [...new Set([...capAfter.keys(), ...capBefore.keys()])].map((k) => {
+      const m = (capAfter.get(k) ?? capBefore.get(k)) as CapacityFigures;
+      return { model: m.model, cluster: m.cluster, before: capBefore.get(k) ?? null, after: capAfter.get(k) ?? null };
+    }),
+  };
+
   return {
     stack: after.stack,
     against: before.stack,
@@ -174,7 +215,68 @@ export function diffPlans(before: PlanDocumentLike, after: PlanDocumentLike): Pl
       .filter((p) => !p.passed)
       .map((p) => p.name)
       .sort(),
+    capacity,
   };
+}
+
+const dollars = (n: number | null | undefined) =>
+  n === null || n === undefined ? "n/a" : `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const change = (before: string, after: string) => (before === after ? after : `${before} -> ${after}`);
+
+/** One model's figures, or its change: `replicas at peak 5 -> 7 (max 8), nodes 5 -> 7, $8,183.59 -> $11,457.03/month, ...`. */
+function capacityLine(b: CapacityFigures | null, a: CapacityFigures | null): string {
+  if (a !== null && a.replicasAtPeak === null && (b === null || b.replicasAtPeak === null)) return a.problem ?? "not sized";
+  const show = (f: CapacityFigures | null, pick: (f: CapacityFigures) => string) => (f === null ? "(none)" : pick(f));
+  const parts = [
+    `replicas at peak ${change(
+      show(b, (f) => String(f.replicasAtPeak ?? "n/a")),
+      show(a, (f) => String(f.replicasAtPeak ?? "n/a")),
+    )}` +
+      ` (max ${change(
+        show(b, (f) => String(f.replicasMax)),
+        show(a, (f) => String(f.replicasMax)),
+      )})`,
+    `nodes ${change(
+      show(b, (f) => String(f.nodesAtPeak ?? "n/a")),
+      show(a, (f) => String(f.nodesAtPeak ?? "n/a")),
+    )}`,
+    `${change(
+      show(b, (f) => dollars(f.monthlyAtPeak)),
+      show(a, (f) => dollars(f.monthlyAtPeak)),
+    )}/month`,
+    `${change(
+      show(b, (f) => dollars(f.usdPerMillionTokens)),
+      show(a, (f) => dollars(f.usdPerMillionTokens)),
+    )} per million tokens`,
+  ];
+  const problem = a?.problem ?? null;
+  return `${parts.join(", ")}${problem ? `; ${problem}` : ""}`;
+}
+
+/** The cost and capacity section of a diff: what the change does to the bill and to each model's peak. */
+export function renderCapacityDiff(c: CapacityDiff): string[] {
+  const out: string[] = [];
+  const range = (x: CostTotals | null) => (x ? `${dollars(x.monthlyMin)} .. ${dollars(x.monthlyMax)}` : "n/a");
+  if (c.cost.before || c.cost.after)
+    out.push(`  monthly cost at min .. max scale: ${change(range(c.cost.before), range(c.cost.after))}`);
+  if (c.stackMonthlyAtPeak.before !== null || c.stackMonthlyAtPeak.after !== null)
+    out.push(
+      `  monthly cost at the targets' peak: ${change(dollars(c.stackMonthlyAtPeak.before), dollars(c.stackMonthlyAtPeak.after))}`,
+    );
+  for (const m of c.models) out.push(`  ${m.model}@${m.cluster}: ${capacityLine(m.before, m.after)}`);
+  return out;
+}
+
+/** One line for the comment's table: the change in cost, or the figures when nothing changed. */
+export function capacitySummary(c: CapacityDiff): string {
+  const range = (x: CostTotals | null) => (x ? `${dollars(x.monthlyMin)}..${dollars(x.monthlyMax)}` : "n/a");
+  const parts: string[] = [];
+  if (c.cost.before || c.cost.after) parts.push(`${change(range(c.cost.before), range(c.cost.after))}/month`);
+  const replicas = c.models.map((m) => {
+    const [b, a] = [m.before?.replicasAtPeak ?? null, m.after?.replicasAtPeak ?? null];
+    return `${m.model}@${m.cluster} ${change(String(b ?? "n/a"), String(a ?? "n/a"))} at peak`;
+  });
+  return [...parts, ...replicas].join("; ") || "-";
 }
 
 /**
@@ -223,6 +325,8 @@ export function renderDiffText(diff: PlanDiff): string {
     out.push("", "Policy results that changed:");
     out.push(...diff.policies.map((p) => `  ${p.name}: ${p.before} -> ${p.after}`));
   }
+  const capacity = renderCapacityDiff(diff.capacity);
+  if (capacity.length > 0) out.push("", "Cost and capacity:", ...capacity);
   if (diff.maskedUnchecked.length > 0) {
     const paths = diff.maskedUnchecked.reduce((n, m) => n + m.paths.length, 0);
     out.push(
@@ -261,7 +365,13 @@ export function parsePlanDocument(text: string, source: string): PlanDocumentLik
     throw new PlanDocumentError(
       `${source}: not a plan document (${problems.slice(0, 3).join("; ")}); expected plan --json output`,
     );
-  const d = doc as { stack: string; resources: Record<string, unknown>[]; policies?: { name: string; passed: boolean }[] };
+  const d = doc as {
+    stack: string;
+    resources: Record<string, unknown>[];
+    policies?: { name: string; passed: boolean }[];
+    cost?: unknown;
+    capacity?: unknown;
+  };
   return {
     stack: d.stack,
     resources: d.resources.map((r) => ({
@@ -271,7 +381,40 @@ export function parsePlanDocument(text: string, source: string): PlanDocumentLik
       inputs: r.inputs ?? {},
     })),
     policies: d.policies,
+    cost: d.cost,
+    capacity: d.capacity,
   };
+}
+
+const numOrNull = (v: unknown) => (typeof v === "number" ? v : null);
+
+/** The cost totals and capacity figures of a plan document; an older plan without them gives neither. */
+function costAndCapacityOf(
+  cost: unknown,
+  capacity: unknown,
+): { cost?: CostTotals; capacity?: { stackMonthlyAtPeak: number | null; models: CapacityFigures[] } } {
+  const out: ReturnType<typeof costAndCapacityOf> = {};
+  if (isObject(cost) && typeof cost.monthlyMin === "number" && typeof cost.monthlyMax === "number")
+    out.cost = { monthlyMin: cost.monthlyMin, monthlyMax: cost.monthlyMax };
+  if (isObject(capacity) && Array.isArray(capacity.models))
+    out.capacity = {
+      stackMonthlyAtPeak: numOrNull(capacity.stackMonthlyAtPeak),
+      models: capacity.models.filter(isObject).map((m) => {
+        const sizing = isObject(m.sizing) ? m.sizing : {};
+        const replicas = isObject(m.replicas) ? m.replicas : {};
+        return {
+          model: String(m.model),
+          cluster: String(m.cluster),
+          replicasAtPeak: numOrNull(sizing.atPeak),
+          replicasMax: numOrNull(replicas.max) ?? 0,
+          nodesAtPeak: numOrNull(m.nodesAtPeak),
+          monthlyAtPeak: numOrNull(m.monthlyAtPeak),
+          usdPerMillionTokens: numOrNull(m.usdPerMillionTokens),
+          problem: typeof m.problem === "string" ? m.problem : null,
+        };
+      }),
+    };
+  return out;
 }
 
 export class PlanDocumentError extends Error {

@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { renderDiffText, type PlanDiff } from "./diff";
+import { capacitySummary, renderDiffText, type PlanDiff } from "./diff";
 import { REPO_ROOT } from "./stack-file";
 
 /** Finds the comment again on the next push, so it is edited rather than posted twice. */
@@ -30,6 +30,8 @@ export interface StackPreview {
   error: string;
   /** Set when the base branch had no plan for this stack: the diff is then against an empty plan. */
   baseNote?: string;
+  /** The change in monthly cost and in each model's replicas at peak, for the table (diff.ts capacitySummary). */
+  capacity?: string;
 }
 
 function lastLine(text: string): string {
@@ -89,11 +91,12 @@ export function renderComment(previews: readonly StackPreview[], refs: { base: s
     "### Offline plan per environment",
     "",
     `Plan of \`${refs.head.slice(0, 12)}\` against the base branch (\`${refs.base.slice(0, 12)}\`), made under Pulumi's mocks: ` +
-      "no credentials, no cloud calls, the same policy suite as `pulumi up`. Secret values are masked.",
+      "no credentials, no cloud calls, the same policy suite as `pulumi up`. Secret values are masked. " +
+      "Cost is the estimate at the pools' min .. max scale; replicas at peak are what each model's traffic target needs (docs/capacity.md).",
     "",
-    "| Stack | Result |",
-    "| --- | --- |",
-    ...previews.map((p) => `| ${p.stack} | ${escapeCell(resultOf(p))} |`),
+    "| Stack | Result | Cost and capacity |",
+    "| --- | --- | --- |",
+    ...previews.map((p) => `| ${p.stack} | ${escapeCell(resultOf(p))} | ${escapeCell(p.capacity ?? "-")} |`),
     "",
     ...sections,
     "",
@@ -134,7 +137,14 @@ export async function previewStack(stack: string, baseRoot: string, headRoot: st
   const diff = JSON.parse(head.stdout) as PlanDiff;
   const text = `${renderDiffText(diff)}\n`;
   writeFileSync(path.join(out, `${stack}.diff.txt`), text);
-  return { stack, code: diff.failing.length > 0 ? 2 : 0, diff: text, error: head.stderr, baseNote };
+  return {
+    stack,
+    code: diff.failing.length > 0 ? 2 : 0,
+    diff: text,
+    error: head.stderr,
+    baseNote,
+    capacity: capacitySummary(diff.capacity),
+  };
 }
 
 /** Every stack with a `stacks/Pulumi.<stack>.yaml` in the checkout, sorted. */

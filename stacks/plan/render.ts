@@ -1,4 +1,6 @@
 /** Renders a plan for people (a table) or for machines (one JSON document, secrets masked). */
+import type { CapacityPlan } from "../capacity/plan";
+import { renderCapacity } from "../capacity/render";
 import { renderCost, type CostEstimate } from "../cost/estimate";
 import { maskSecrets } from "../policy/inspect";
 import type { PlannedResource } from "../policy/types";
@@ -15,6 +17,7 @@ export interface PlanDocument {
   }[];
   policies: { name: string; passed: boolean; message: string }[];
   cost: CostEstimate;
+  capacity: CapacityPlan;
 }
 
 export function toDocument(plan: Plan): PlanDocument {
@@ -29,6 +32,7 @@ export function toDocument(plan: Plan): PlanDocument {
     })),
     policies: plan.policies.map((p) => ({ name: p.name, passed: p.passed, message: p.message })),
     cost: plan.cost,
+    capacity: plan.capacity,
   };
 }
 
@@ -49,6 +53,8 @@ export function renderText(plan: Plan): string {
     ...rows.map(line),
     "",
     ...renderCost(plan.cost),
+    "",
+    ...renderCapacity(plan.capacity),
     "",
     "Policies:",
     ...plan.policies.map((p) => `  [${p.passed ? "pass" : "FAIL"}] ${p.name}: ${p.message}`),

@@ -1,6 +1,7 @@
 /** Runs the stack's Pulumi program under mocks and applies the policy suite to what it would declare. */
 import { loadSettings } from "../config/load";
 import { readStackConfig } from "../config/pulumi-config";
+import { planCapacity, type CapacityPlan } from "../capacity/plan";
 import { estimateCost, type CostEstimate } from "../cost/estimate";
 import { runPolicies, type PolicyResult } from "../policy";
 import type { PlannedResource } from "../policy/types";
@@ -14,6 +15,8 @@ export interface Plan {
   policies: PolicyResult[];
   /** Estimated monthly cost of the stack's cloud clusters. */
   cost: CostEstimate;
+  /** Replicas, nodes and cost at each model's traffic target (stacks/capacity). */
+  capacity: CapacityPlan;
 }
 
 /** `now` is the plan date the time-bound policies judge at (default: the current time). */
@@ -33,6 +36,7 @@ export async function runPlan(cfg: StackConfig, opts: { now?: Date } = {}): Prom
   // The program declares the cloud clusters in config order, so policies can name `clusters[i]`.
   const cloudClusterIndexes = settings.clusters.flatMap((c, i) => (c.substrate === "eks" || c.substrate === "aks" ? [i] : []));
   const stateSecrets = { ...cfg.stateSecrets, awsRegion: cfg.config["aws:region"] };
-  const policies = runPolicies(resources, { environment, now: opts.now, cloudClusterIndexes, stateSecrets });
-  return { stack: cfg.stack, environment, resources, policies, cost };
+  const capacity = planCapacity(settings);
+  const policies = runPolicies(resources, { environment, now: opts.now, cloudClusterIndexes, stateSecrets, capacity });
+  return { stack: cfg.stack, environment, resources, policies, cost, capacity };
 }

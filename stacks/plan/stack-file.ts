@@ -6,6 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, YAMLError } from "yaml";
+import type { RawConfig, RawConfigValue } from "../config/load";
+import { PROVIDER_NAMESPACES } from "../config/pulumi-config";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -131,6 +133,20 @@ export function readStackConfigFrom(stack: string, file: string, root = REPO_ROO
     throw new StackFileError(`Cannot read config file '${file}' for stack '${stack}'`);
   }
   return parseStackConfig(stack, text, readProjectName(root), file);
+}
+
+/**
+ * The raw config the settings loader reads, as `readStackConfig` gives it under Pulumi: the project's keys
+ * without their prefix, provider keys dropped, any other namespace kept whole so validation names the typo.
+ */
+export function rawConfigOf(cfg: StackConfig): RawConfig {
+  const raw = new Map<string, RawConfigValue>();
+  for (const [key, value] of Object.entries(cfg.config)) {
+    const secret = cfg.secretKeys.includes(key);
+    if (key.startsWith(`${cfg.project}:`)) raw.set(key.slice(cfg.project.length + 1), { value, secret });
+    else if (!PROVIDER_NAMESPACES.includes(key.split(":")[0])) raw.set(key, { value, secret });
+  }
+  return raw;
 }
 
 /** The stack file is missing or unreadable: a usage problem, reported without a stack trace. */

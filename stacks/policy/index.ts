@@ -1,4 +1,5 @@
 /** The policy suite: the plan and the tests run exactly this list. */
+import { capacityMeetsTarget } from "./rules-capacity";
 import { nonRootContainers, secretsAreSecret, tlsOutsideLocal, workloadResources } from "./rules";
 import { CLOUD_POLICIES } from "./rules-cloud";
 import { KUBERNETES_POLICIES } from "./rules-kubernetes";
@@ -19,14 +20,17 @@ export const POLICIES: readonly Policy[] = [
   kubernetesVersionSupported,
   runtimeHopsTls,
   stateSecretsKms,
+  capacityMeetsTarget,
 ];
 
 export function runPolicy(policy: Policy, resources: readonly PlannedResource[], ctx: PolicyContext): PolicyResult {
   const violations = policy.check(resources, ctx);
+  const notes = policy.notes?.(resources, ctx) ?? [];
+  const verdict = violations.length === 0 ? policy.description : violations.map((v) => `${v.resource}: ${v.message}`).join("; ");
   return {
     name: policy.name,
     passed: violations.length === 0,
-    message: violations.length === 0 ? policy.description : violations.map((v) => `${v.resource}: ${v.message}`).join("; "),
+    message: notes.length === 0 ? verdict : `${verdict} Note: ${notes.join("; ")}`,
   };
 }
 

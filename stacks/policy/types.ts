@@ -1,3 +1,5 @@
+import type { CapacityPlan } from "../capacity/plan";
+
 /** What the policy suite reads: the planned resources, as recorded under mocks. */
 export interface PlannedResource {
   type: string;
@@ -17,6 +19,8 @@ export interface PolicyContext {
   cloudClusterIndexes?: readonly number[];
   /** The stack file's secrets provider, where the caller read the stack file (unset: not judged). */
   stateSecrets?: { file: string; secretsProvider?: string; hasEncryptionSalt: boolean; awsRegion?: string };
+  /** The stack's capacity plan (stacks/capacity), where the plan computed one. */
+  capacity?: CapacityPlan;
 }
 
 export interface Violation {
@@ -29,6 +33,8 @@ export interface Policy {
   name: string;
   description: string;
   check(resources: readonly PlannedResource[], ctx: PolicyContext): Violation[];
+  /** Findings that do not fail the policy (over-provisioning, say): reported after its verdict. */
+  notes?(resources: readonly PlannedResource[], ctx: PolicyContext): string[];
 }
 
 export interface PolicyResult {

@@ -49,9 +49,18 @@ export interface CliResult {
 }
 
 /** Runs the offline plan CLI in its own process (Pulumi config is process-wide). */
-export async function planCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function planCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCli("stacks/plan/cli.ts", args, env);
+}
+
+/** Runs the capacity planner's CLI in its own process. */
+export function capacityCli(args: string[]): Promise<CliResult> {
+  return runCli("stacks/capacity/cli.ts", args);
+}
+
+async function runCli(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "stacks/plan/cli.ts", ...args], {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", script, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       maxBuffer: 64 * 1024 * 1024,

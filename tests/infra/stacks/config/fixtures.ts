@@ -1,7 +1,7 @@
 /** A valid raw config to mutate in tests: what a stack file hands the program, keyed without the project prefix. */
 import { loadSettings, type RawConfig } from "../../../../stacks/config/load";
 import type { Settings } from "../../../../stacks/config/schema";
-import { readStackConfigFile } from "../../../../stacks/plan/stack-file";
+import { rawConfigOf, readStackConfigFile } from "../../../../stacks/plan/stack-file";
 
 export function baseInput(): Record<string, unknown> {
   return {
@@ -50,11 +50,5 @@ export function withValue(input: Record<string, unknown>, path: string, value: u
 
 /** The settings of a committed stack file, as the program loads them (project keys only, secrets marked). */
 export function settingsOf(stack: string): Settings {
-  const cfg = readStackConfigFile(stack);
-  const raw = new Map(
-    Object.entries(cfg.config)
-      .filter(([k]) => k.startsWith(`${cfg.project}:`))
-      .map(([k, v]) => [k.slice(cfg.project.length + 1), { value: v, secret: cfg.secretKeys.includes(k) }] as const),
-  );
-  return loadSettings(stack, raw);
+  return loadSettings(stack, rawConfigOf(readStackConfigFile(stack)));
 }
