@@ -1,3 +1,4 @@
+using LlmInfra.Engine;
 using LlmInfra.Runtime.Hosting;
 using Prometheus;
 
@@ -38,11 +39,19 @@ public sealed class RuntimeMetrics
 
         var waiting = factory.CreateGauge("llm_requests_waiting", "Requests queued and not yet generating.", model);
         var running = factory.CreateGauge("llm_requests_running", "Requests generating now.", model);
+        // From the paged engine's cache; zero on the scheduler, which has no paged cache and no prefix reuse.
+        var blocksUsed = factory.CreateGauge("llm_kv_cache_blocks_used", "KV-cache blocks reserved by requests on the engine.", model);
+        var blocksTotal = factory.CreateGauge("llm_kv_cache_blocks_total", "KV-cache blocks in the engine's pool.", model);
+        var prefixHits = factory.CreateCounter("llm_prefix_cache_hit_tokens_total", "Prompt tokens served from cached prefix blocks.", model);
         Registry.AddBeforeCollectCallback(() =>
         {
             var scheduler = host.Scheduler;
             waiting.WithLabels(_model).Set(scheduler?.Waiting ?? 0);
             running.WithLabels(_model).Set(scheduler?.Running ?? 0);
+            var cache = scheduler as IKvCacheInfo;
+            blocksUsed.WithLabels(_model).Set(cache?.KvBlocksUsed ?? 0);
+            blocksTotal.WithLabels(_model).Set(cache?.KvBlocksTotal ?? 0);
+            prefixHits.WithLabels(_model).IncTo(cache?.PrefixCacheHitTokens ?? 0);
         });
         factory.CreateGauge("llm_model_info", "The served model; value is always 1.", model).WithLabels(_model).Set(1);
 
