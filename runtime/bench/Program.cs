@@ -46,6 +46,7 @@ var settings = new Dictionary<string, string?>
     ["Runtime:NoAuth"] = "true",
     ["Runtime:MaxTokensCap"] = "4096",
     ["Runtime:MaxConcurrent"] = "16",
+    ["Logging:LogLevel:Default"] = "Warning", // the access log would otherwise mix with --json on stdout
     ["Runtime:MaxBatchSize"] = "16",
 };
 await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimumLevel(LogLevel.Warning)))
@@ -264,12 +265,12 @@ async Task<(int PrefixTokens, Measurement Cold, Measurement Warm)> PrefixAsync(H
     for (var trial = 0; trial < 3; trial++)
     {
         // A prefix no earlier request used (the trial number leads), then the same prefix with another question.
-        var shared = $"Context {trial}: " + string.Concat(Enumerable.Repeat("The lighthouse keeper logs the weather, the ships and the tides every hour. ", 17));
+        var shared = $"Context {trial}: " + string.Concat(Enumerable.Repeat("The lighthouse keeper logs the weather, the ships and the tides every hour. ", 25));
         cold.Add(await ServerRequestAsync(http, shared + "Question A?", 4));
         warm.Add(await ServerRequestAsync(http, shared + "Question B?", 4));
     }
     using var tokenizerModel = LlmModel.Load(new EngineOptions { ModelPath = pagedDir });
-    var tokens = tokenizerModel.Encode("Context 0: " + string.Concat(Enumerable.Repeat("The lighthouse keeper logs the weather, the ships and the tides every hour. ", 17))).Length;
+    var tokens = tokenizerModel.Encode("Context 0: " + string.Concat(Enumerable.Repeat("The lighthouse keeper logs the weather, the ships and the tides every hour. ", 25))).Length;
     return (tokens, new Measurement(cold, TimeSpan.Zero), new Measurement(warm, TimeSpan.Zero));
 }
 

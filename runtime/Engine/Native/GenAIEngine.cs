@@ -82,11 +82,11 @@ public sealed class GenAIEngine : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(eventCapacity, 1);
         Check(OgaCreateEngine(ModelHandle(model), out var engine));
-        _engine = EngineHandle.Wrap(engine);
+        _engine = OgaHandle.Wrap<EngineHandle>(engine);
         try
         {
             Check(OgaCreateEngineEventBuffer(_engine, (nuint)eventCapacity, out var buffer));
-            _buffer = EventBufferHandle.Wrap(buffer);
+            _buffer = OgaHandle.Wrap<EventBufferHandle>(buffer);
             Check(OgaEngineGetCapabilities(_engine, out var caps));
             try
             {
@@ -137,7 +137,7 @@ public sealed class GenAIEngine : IDisposable
     {
         CheckOwner();
         Check(OgaEngineCreateRequest(_engine, IntPtr.Zero, out var request));
-        return new EngineRequest(RequestHandle.Wrap(request), this);
+        return new EngineRequest(OgaHandle.Wrap<RequestHandle>(request), this);
     }
 
     internal void CheckOwner()
@@ -198,7 +198,7 @@ public sealed class EngineRequest : IDisposable
     {
         _engine.CheckOwner();
         Check(OgaRequestCreateTurnOptions(_handle, out var options));
-        return new TurnOptions(TurnOptionsHandle.Wrap(options));
+        return new TurnOptions(OgaHandle.Wrap<TurnOptionsHandle>(options));
     }
 
     /// <summary>

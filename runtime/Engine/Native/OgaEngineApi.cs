@@ -86,75 +86,52 @@ internal static partial class OgaEngineApi
 /// <summary>An error reported by GenAI's Engine API; the message is the native one.</summary>
 public sealed class GenAIEngineException(string message) : Exception(message);
 
-internal sealed class EngineHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+/// <summary>An owned GenAI object; each subclass names its Destroy call.</summary>
+internal abstract class OgaHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
 {
     public override bool IsInvalid => handle == IntPtr.Zero;
 
+    internal static T Wrap<T>(IntPtr value) where T : OgaHandle, new()
+    {
+        var h = new T();
+        h.SetHandle(value);
+        return h;
+    }
+}
+
+internal sealed class EngineHandle : OgaHandle
+{
     protected override bool ReleaseHandle()
     {
         OgaEngineApi.OgaDestroyEngine(handle);
         return true;
     }
-
-    internal static EngineHandle Wrap(IntPtr value)
-    {
-        var h = new EngineHandle();
-        h.SetHandle(value);
-        return h;
-    }
 }
 
-internal sealed class EventBufferHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class EventBufferHandle : OgaHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
     protected override bool ReleaseHandle()
     {
         OgaEngineApi.OgaDestroyEngineEventBuffer(handle);
         return true;
     }
-
-    internal static EventBufferHandle Wrap(IntPtr value)
-    {
-        var h = new EventBufferHandle();
-        h.SetHandle(value);
-        return h;
-    }
 }
 
-internal sealed class RequestHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+/// <summary>Releasing the last request handle from any thread is allowed: the engine reclaims it on its owner thread.</summary>
+internal sealed class RequestHandle : OgaHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    /// <summary>Releasing the last handle from any thread is allowed: the engine reclaims it on its owner thread.</summary>
     protected override bool ReleaseHandle()
     {
         OgaEngineApi.OgaDestroyRequest(handle);
         return true;
     }
-
-    internal static RequestHandle Wrap(IntPtr value)
-    {
-        var h = new RequestHandle();
-        h.SetHandle(value);
-        return h;
-    }
 }
 
-internal sealed class TurnOptionsHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class TurnOptionsHandle : OgaHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
     protected override bool ReleaseHandle()
     {
         OgaEngineApi.OgaDestroyTurnOptions(handle);
         return true;
-    }
-
-    internal static TurnOptionsHandle Wrap(IntPtr value)
-    {
-        var h = new TurnOptionsHandle();
-        h.SetHandle(value);
-        return h;
     }
 }
