@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Threading.Channels;
 using LlmInfra.Engine.Native;
 using Microsoft.ML.OnnxRuntimeGenAI;
@@ -119,7 +118,7 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
             _inSystem++;
         }
         _commands.Writer.TryWrite(new Command(CommandKind.Submit, pending));
-        pending.Watch(cancellationToken, _options.RequestTimeout, p => _commands.Writer.TryWrite(new Command(CommandKind.Cancel, p)));
+        pending.Watch(cancellationToken, _options.RequestTimeout, p => _commands.Writer.TryWrite(new Command(CommandKind.Cancel, (Pending)p)));
         return new Generation(pending.Channel.Reader, pending.Result.Task, tokens.Length);
     }
 
@@ -386,16 +385,7 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
         if (p.Done) return;
         p.Done = true;
         if (reason is FinishReason.Stop or FinishReason.Length && !p.StopSeen) p.Emit(p.Matcher.Flush());
-        var end = Stopwatch.GetTimestamp();
-        var result = new GenerationResult(
-            p.Text.ToString(),
-            reason,
-            p.Tokens.Length,
-            p.CompletionTokens,
-            Stopwatch.GetElapsedTime(p.EnqueuedAt, p.StartedAt == 0 ? end : p.StartedAt),
-            p.FirstTokenAt == 0 ? null : Stopwatch.GetElapsedTime(p.EnqueuedAt, p.FirstTokenAt),
-            Stopwatch.GetElapsedTime(p.EnqueuedAt, end),
-            (int)(usage?.CachedPromptTokens ?? 0));
+        var result = p.ToResult(reason, (int)(usage?.CachedPromptTokens ?? 0));
         Interlocked.Add(ref _prefixHits, result.CachedPromptTokens);
         Release(s, p);
         p.Channel.Writer.TryComplete();
@@ -412,58 +402,20 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
         p.Result.TrySetException(ex);
     }
 
-    private sealed class Pending(int[] tokens, SamplingOptions sampling, int maxNew, int blocks) : IDisposable
+    private sealed class Pending(int[] tokens, SamplingOptions sampling, int maxNew, int blocks)
+        : PendingGeneration(tokens, sampling, maxNew)
     {
-        private CancellationTokenSource? _cts;
-        private CancellationTokenRegistration _registration;
-        private CancellationToken _caller;
-
-        public int[] Tokens { get; } = tokens;
-        public SamplingOptions Sampling { get; } = sampling;
-        public int MaxNew { get; } = maxNew;
         public int Blocks { get; } = blocks;
-        public StopSequenceMatcher Matcher { get; } = new(sampling.Stop);
-        public StringBuilder Text { get; } = new();
-        public Channel<string> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
 
         // Owner thread only:
         public LinkedListNode<Pending>? Node { get; set; }
         public EngineRequest? Request { get; set; }
         public ulong TurnId { get; set; }
         public TokenizerStream? Stream { get; set; }
-        public long StartedAt { get; set; }
-        public long FirstTokenAt { get; set; }
-        public int CompletionTokens { get; set; }
         public bool CountedRunning { get; set; }
         public bool StopSeen { get; set; }
         public FinishReason? CancelledAs { get; set; }
         public bool Done { get; set; }
-
-        public bool IsCancelled => _cts?.IsCancellationRequested == true;
-        public FinishReason CancelReason => _caller.IsCancellationRequested ? FinishReason.Cancelled : FinishReason.DeadlineExceeded;
-
-        public void Watch(CancellationToken caller, TimeSpan? timeout, Action<Pending> onCancelled)
-        {
-            _caller = caller;
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(caller);
-            if (timeout is TimeSpan t) _cts.CancelAfter(t);
-            _registration = _cts.Token.Register(() => onCancelled(this));
-        }
-
-        public void Emit(string text)
-        {
-            if (text.Length == 0) return;
-            Text.Append(text);
-            Channel.Writer.TryWrite(text);
-        }
-
-        public void Dispose()
-        {
-            _registration.Unregister();
-            _cts?.Dispose();
-        }
     }
 }
 
