@@ -66,6 +66,12 @@ public sealed class RuntimeMetrics
             new HistogramConfiguration { LabelNames = model, Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
         _duration = factory.CreateHistogram("llm_request_duration_seconds", "Time from request arrival to the last byte of the response.",
             new HistogramConfiguration { LabelNames = model, Buckets = Histogram.ExponentialBuckets(0.005, 2, 16) });
+        // Zeros from the first scrape, as for llm_requests_total: rate() and deltas work before the first request.
+        _promptTokens.WithLabels(_model);
+        _generationTokens.WithLabels(_model);
+        _ttft.WithLabels(_model);
+        _itl.WithLabels(_model);
+        _duration.WithLabels(_model);
     }
 
     public CollectorRegistry Registry { get; }

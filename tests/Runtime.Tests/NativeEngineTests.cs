@@ -71,6 +71,10 @@ public sealed class NativeEngineTests
         using var paged = LlmModel.Load(new EngineOptions { ModelPath = Models.TinyPaged });
         using var engine = new GenAIEngine(paged.Model);
         Assert.True(engine.Capabilities.DynamicBatching);
+        // The pool (64 x 16 + 1) capped by search.max_length (256): one request's ceiling, not the pool's size,
+        // which is why the runtime needs num_blocks to bound admission.
+        Assert.Equal(256, engine.Capabilities.MaxRequestLength);
+        Assert.Equal(16, engine.Capabilities.MaxBatchSize);
 
         // Together (one batch, mixed prefill lengths) and then staggered (a prefill joining running decodes).
         var together = Prompts.Select(_ => engine.CreateRequest()).ToList();
