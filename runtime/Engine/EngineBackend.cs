@@ -136,8 +136,9 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
         }
         catch (OperationCanceledException)
         {
+            // Cancelled turns end within a step or two; wait for that, briefly, so the caller sees them finished.
             _commands.Writer.TryWrite(new Command(CommandKind.CancelAll, null));
-            await _idle.Task.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+            await Task.WhenAny(_idle.Task, Task.Delay(TimeSpan.FromSeconds(10), CancellationToken.None)).ConfigureAwait(false);
             return false;
         }
     }
@@ -264,6 +265,7 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
                 if (s.Active.Count >= _runningCap || _blocksUsed + p.Blocks > _config.NumBlocks) return;
                 _blocksUsed += p.Blocks;
             }
+            p.HoldsBlocks = true;
             s.Queue.RemoveFirst();
             p.Node = null;
             p.StartedAt = Stopwatch.GetTimestamp();
@@ -368,7 +370,11 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
                 // closing is best effort; disposing the handle below still reclaims the request
             }
             p.Request.Dispose();
+        }
+        if (p.HoldsBlocks)
+        {
             lock (_lock) _blocksUsed -= p.Blocks;
+            p.HoldsBlocks = false;
         }
         p.Stream?.Dispose();
         lock (_lock)
@@ -413,6 +419,7 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
         public ulong TurnId { get; set; }
         public TokenizerStream? Stream { get; set; }
         public bool CountedRunning { get; set; }
+        public bool HoldsBlocks { get; set; }
         public bool StopSeen { get; set; }
         public FinishReason? CancelledAs { get; set; }
         public bool Done { get; set; }

@@ -116,9 +116,9 @@ public sealed class EngineBackendTests : IClassFixture<EngineBackendTests.PagedM
     }
 
     [Fact]
-    public async Task Cancel_timeout_queue_full_prompt_too_long_and_drain()
+    public async Task Cancel_queue_full_prompt_too_long_and_drain()
     {
-        using var engine = new EngineBackend(_models.Long, new SchedulerOptions { MaxConcurrent = 1, MaxQueue = 1, RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        using var engine = new EngineBackend(_models.Long, new SchedulerOptions { MaxConcurrent = 1, MaxQueue = 1, RequestTimeout = null });
         using var cancel = new CancellationTokenSource();
         var running = engine.Submit("runs long", Greedy with { MaxTokens = 6000 }, cancel.Token);
         Assert.True(await running.Text.WaitToReadAsync());
@@ -127,20 +127,37 @@ public sealed class EngineBackendTests : IClassFixture<EngineBackendTests.PagedM
         Assert.Throws<QueueFullException>(() => engine.Submit("one too many", Greedy));
         Assert.Throws<PromptTooLongException>(() => engine.Submit(new string('x', 9000), Greedy));
 
-        // The timeout (300 ms) ends the long one; the queued one then runs.
-        var timedOut = await running.Completion.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(FinishReason.DeadlineExceeded, timedOut.FinishReason);
-        Assert.Equal(FinishReason.Length, (await queued.Completion.WaitAsync(TimeSpan.FromSeconds(30))).FinishReason);
-
-        var next = engine.Submit("cancel me", Greedy with { MaxTokens = 6000 }, cancel.Token);
+        // Cancelling the long one lets the queued one run.
         await cancel.CancelAsync();
-        Assert.Equal(FinishReason.Cancelled, (await next.Completion.WaitAsync(TimeSpan.FromSeconds(30))).FinishReason);
+        Assert.Equal(FinishReason.Cancelled, (await running.Completion.WaitAsync(TimeSpan.FromSeconds(30))).FinishReason);
+        Assert.Equal(FinishReason.Length, (await queued.Completion.WaitAsync(TimeSpan.FromSeconds(30))).FinishReason);
 
         var last = engine.Submit("drain me", Greedy);
         Assert.True(await engine.DrainAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(FinishReason.Length, (await last.Completion).FinishReason);
         Assert.Throws<SchedulerClosedException>(() => engine.Submit("too late", Greedy));
         Assert.Equal(0, engine.KvBlocksUsed);
+    }
+
+    [Fact]
+    public async Task The_request_timeout_ends_a_generation_as_deadline_exceeded()
+    {
+        using var engine = new EngineBackend(_models.Long, new SchedulerOptions { RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        var result = await engine.GenerateAsync("runs long", Greedy with { MaxTokens = 6000 }).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(FinishReason.DeadlineExceeded, result.FinishReason);
+        Assert.True(result.CompletionTokens < 6000);
+        Assert.Equal(0, engine.KvBlocksUsed);
+    }
+
+    [Fact]
+    public async Task Drain_cancels_what_is_left_when_the_grace_period_ends()
+    {
+        using var engine = new EngineBackend(_models.Long, new SchedulerOptions { RequestTimeout = null });
+        var running = engine.Submit("runs long", Greedy with { MaxTokens = 6000 });
+        Assert.True(await running.Text.WaitToReadAsync());
+        using var grace = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        Assert.False(await engine.DrainAsync(grace.Token));
+        Assert.Equal(FinishReason.Cancelled, (await running.Completion.WaitAsync(TimeSpan.FromSeconds(30))).FinishReason);
     }
 
     [Fact]
