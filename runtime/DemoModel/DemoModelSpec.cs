@@ -24,6 +24,17 @@ public sealed record DemoModelSpec
     /// <summary>The benchmark model: hidden 512, 8 layers, vocab 32000.</summary>
     public static DemoModelSpec Benchmark { get; } = new() { VocabSize = 32000, HiddenSize = 512, Layers = 8, Heads = 8, KvHeads = 8, FeedForwardSize = 2048, ContextLength = 1024 };
 
+    /// <summary>
+    /// Null: a plain decoder (GroupQueryAttention; GenAI's Generator and static-batching Engine). Set: a paged decoder
+    /// for the Engine's dynamic batching, with attention in plain ONNX ops (GenAI's PagedAttention has no CPU kernel).
+    /// Both give the same tokens for the same weights.
+    /// </summary>
+    public PagedCacheSpec? Paged { get; init; }
+
+    /// <summary>This spec's paged variant: same weights, a cache sized for <paramref name="numBlocks"/> blocks.</summary>
+    public DemoModelSpec WithPagedCache(int numBlocks, int maxBatchSize = 16, int blockSize = 16, int maxScheduledTokens = 512) =>
+        this with { Paged = new PagedCacheSpec { NumBlocks = numBlocks, MaxBatchSize = maxBatchSize, BlockSize = blockSize, MaxScheduledTokens = maxScheduledTokens } };
+
     public int HeadSize => HiddenSize / Heads;
 
     public void Validate()
@@ -36,5 +47,6 @@ public sealed record DemoModelSpec
             throw new ArgumentOutOfRangeException(nameof(KvHeads), "Heads must be a multiple of KvHeads.");
         if (Layers <= 0 || FeedForwardSize <= 0 || ContextLength < 16)
             throw new ArgumentOutOfRangeException(nameof(Layers), "Layers, FeedForwardSize must be positive and ContextLength at least 16.");
+        Paged?.Validate();
     }
 }

@@ -88,14 +88,24 @@ public static class DemoModelWriter
                     ["num_attention_heads"] = s.Heads,
                     ["num_key_value_heads"] = s.KvHeads,
                     ["num_hidden_layers"] = s.Layers,
-                    ["inputs"] = new JsonObject
-                    {
-                        ["input_ids"] = "input_ids",
-                        ["attention_mask"] = "attention_mask",
-                        ["position_ids"] = "position_ids",
-                        ["past_key_names"] = "past_key_values.%d.key",
-                        ["past_value_names"] = "past_key_values.%d.value",
-                    },
+                    ["inputs"] = s.Paged is null
+                        ? new JsonObject
+                        {
+                            ["input_ids"] = "input_ids",
+                            ["attention_mask"] = "attention_mask",
+                            ["position_ids"] = "position_ids",
+                            ["past_key_names"] = "past_key_values.%d.key",
+                            ["past_value_names"] = "past_key_values.%d.value",
+                        }
+                        : new JsonObject
+                        {
+                            ["input_ids"] = "input_ids",
+                            ["cumulative_sequence_lengths"] = "cumulative_sequence_lengths",
+                            ["past_sequence_lengths"] = "past_sequence_lengths",
+                            ["block_table"] = "block_table",
+                            ["past_key_names"] = "past_key_values.%d.key",
+                            ["past_value_names"] = "past_key_values.%d.value",
+                        },
                     ["outputs"] = new JsonObject
                     {
                         ["logits"] = "logits",
@@ -118,6 +128,20 @@ public static class DemoModelWriter
                 ["top_p"] = 1.0,
             },
         };
+        if (s.Paged is { } paged)
+        {
+            // GenAI's Engine reads this section: with it, continuous batching over a paged KV cache (prefix caching on).
+            config["engine"] = new JsonObject
+            {
+                ["dynamic_batching"] = new JsonObject
+                {
+                    ["block_size"] = paged.BlockSize,
+                    ["num_blocks"] = paged.NumBlocks,
+                    ["max_batch_size"] = paged.MaxBatchSize,
+                    ["max_scheduled_tokens"] = paged.MaxScheduledTokens,
+                },
+            };
+        }
         return config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

@@ -95,7 +95,7 @@ public sealed class GenerationScheduler : IGenerationBackend
             Monitor.PulseAll(_lock);
         }
         // Registered after queueing: a token that is already cancelled removes the request again at once.
-        foreach (var pending in pendings) pending.Watch(cancellationToken, _options.RequestTimeout, OnCancelled);
+        foreach (var pending in pendings) pending.Watch(cancellationToken, _options.RequestTimeout, p => OnCancelled((Pending)p));
         return pendings.Select(p => new Generation(p.Channel.Reader, p.Result.Task, tokens.Length)).ToArray();
     }
 
@@ -436,15 +436,7 @@ public sealed class GenerationScheduler : IGenerationBackend
         if (p.Done) return;
         p.Done = true;
         if (reason is FinishReason.Stop or FinishReason.Length) p.Emit(p.Matcher.Flush());
-        var end = Stopwatch.GetTimestamp();
-        var result = new GenerationResult(
-            p.Text.ToString(),
-            reason,
-            p.Tokens.Length,
-            p.CompletionTokens,
-            Stopwatch.GetElapsedTime(p.EnqueuedAt, p.StartedAt == 0 ? end : p.StartedAt),
-            p.FirstTokenAt == 0 ? null : Stopwatch.GetElapsedTime(p.EnqueuedAt, p.FirstTokenAt),
-            Stopwatch.GetElapsedTime(p.EnqueuedAt, end));
+        var result = p.ToResult(reason);
         p.Dispose();
         p.Channel.Writer.TryComplete();
         p.Result.TrySetResult(result);
@@ -460,50 +452,11 @@ public sealed class GenerationScheduler : IGenerationBackend
         p.Result.TrySetException(ex);
     }
 
-    private sealed class Pending(string prompt, int[] tokens, SamplingOptions sampling, int maxNew) : IDisposable
+    private sealed class Pending(string prompt, int[] tokens, SamplingOptions sampling, int maxNew)
+        : PendingGeneration(tokens, sampling, maxNew)
     {
-        private CancellationTokenSource? _cts;
-        private CancellationTokenRegistration _registration;
-        private CancellationToken _caller;
-
         public string Prompt { get; } = prompt;
-        public int[] Tokens { get; } = tokens;
-        public SamplingOptions Sampling { get; } = sampling;
-        public int MaxNew { get; } = maxNew;
-        public StopSequenceMatcher Matcher { get; } = new(sampling.Stop);
-        public StringBuilder Text { get; } = new();
-        public Channel<string> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public LinkedListNode<Pending>? Node { get; set; }
-        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
-        public long StartedAt { get; set; }
-        public long FirstTokenAt { get; set; }
-        public int CompletionTokens { get; set; }
         public volatile bool Done;
-
-        public bool IsCancelled => _cts?.IsCancellationRequested == true;
-        public FinishReason CancelReason => _caller.IsCancellationRequested ? FinishReason.Cancelled : FinishReason.DeadlineExceeded;
-
-        public void Watch(CancellationToken caller, TimeSpan? timeout, Action<Pending> onCancelled)
-        {
-            _caller = caller;
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(caller);
-            if (timeout is TimeSpan t) _cts.CancelAfter(t);
-            _registration = _cts.Token.Register(() => onCancelled(this));
-        }
-
-        public void Emit(string text)
-        {
-            if (text.Length == 0) return;
-            Text.Append(text);
-            Channel.Writer.TryWrite(text);
-        }
-
-        public void Dispose()
-        {
-            // Unregister without waiting: this may run inside the callback itself.
-            _registration.Unregister();
-            _cts?.Dispose();
-        }
     }
 }

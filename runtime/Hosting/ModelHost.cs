@@ -87,9 +87,10 @@ public sealed class ModelHost(
     /// fast as two, while ONNX Runtime's default pool (one spinning thread per core) fights the web server for CPU.
     /// CUDA keeps ONNX Runtime's default.
     /// </summary>
-    public static int? IntraOpThreads(RuntimeOptions o) =>
+    /// <param name="engineThreads">Threads that run the model: the GenAI engine has one; null means the scheduler's workers.</param>
+    public static int? IntraOpThreads(RuntimeOptions o, int? engineThreads = null) =>
         o.IntraOpThreads > 0 ? o.IntraOpThreads
-        : o.Provider == "cpu" ? Math.Max(1, (Environment.ProcessorCount - 1) / Workers(o))
+        : o.Provider == "cpu" ? Math.Max(1, (Environment.ProcessorCount - 1) / (engineThreads ?? Workers(o)))
         : null;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -120,29 +121,36 @@ public sealed class ModelHost(
             var phase = Stopwatch.GetTimestamp();
             Artifact = VerifyArtifact(path);
             phase = EndPhase(StartupPhase.Verify, phase);
+            // Paged models (genai_config.json has engine.dynamic_batching) are served by GenAI's Engine; others by the
+            // cohort scheduler (the static engine caps batches at 4 and refuses stop strings and seeds).
+            var paged = PagedEngineConfig.Read(path);
             var model = LlmModel.Load(new EngineOptions
             {
                 ModelPath = path,
                 Provider = _options.Provider,
-                IntraOpThreads = IntraOpThreads(_options),
+                IntraOpThreads = IntraOpThreads(_options, engineThreads: paged is null ? null : 1),
             });
             _model = model;
-            _scheduler = new GenerationScheduler(model, new SchedulerOptions
+            var schedulerOptions = new SchedulerOptions
             {
                 MaxConcurrent = _options.MaxConcurrent,
                 MaxQueue = _options.MaxQueue,
                 MaxBatchSize = Math.Min(_options.MaxBatchSize, _options.MaxConcurrent),
                 BatchWindow = TimeSpan.FromMilliseconds(_options.BatchWindowMs),
                 RequestTimeout = TimeSpan.FromSeconds(_options.RequestTimeoutSeconds),
-            }, _options.MaxPromptTokens > 0 ? _options.MaxPromptTokens : null);
+            };
+            int? maxPrompt = _options.MaxPromptTokens > 0 ? _options.MaxPromptTokens : null;
+            _scheduler = paged is null
+                ? new GenerationScheduler(model, schedulerOptions, maxPrompt)
+                : new EngineBackend(model, schedulerOptions, maxPrompt);
             phase = EndPhase(StartupPhase.Load, phase);
             WarmUp(_scheduler);
             EndPhase(StartupPhase.FirstToken, phase);
             if (_state == ServingState.Loading) _state = ServingState.Ready;
             _phases[StartupPhase.Total] = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
             logger.LogInformation("Startup phase {Phase}: {Seconds:0.000} s", StartupPhase.Total, _phases[StartupPhase.Total]);
-            logger.LogInformation("Model {ModelName} loaded from {ModelPath} on {Provider}; context {ContextLength} tokens",
-                ModelName, path, _options.Provider, model.ContextLength);
+            logger.LogInformation("Model {ModelName} loaded from {ModelPath} on {Provider}; context {ContextLength} tokens; backend {Backend}",
+                ModelName, path, _options.Provider, model.ContextLength, paged is null ? "scheduler (static batches)" : $"GenAI engine (dynamic batching, {paged.NumBlocks} KV blocks of {paged.BlockSize})");
         }
         catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or ArtifactException)
         {

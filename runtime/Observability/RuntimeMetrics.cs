@@ -1,3 +1,4 @@
+using LlmInfra.Engine;
 using LlmInfra.Runtime.Hosting;
 using Prometheus;
 
@@ -44,6 +45,10 @@ public sealed class RuntimeMetrics
         // folder without a manifest (or the demo model).
         var info = factory.CreateGauge("llm_model_info", "The served model artifact; value is always 1.", ["model", "version", "digest"]);
         var phases = factory.CreateGauge("llm_startup_phase_seconds", "Seconds each start-up phase took: verify, load, first_token, total.", ["model", "phase"]);
+        // From the paged engine's cache; zero on the scheduler, which has no paged cache and no prefix reuse.
+        var blocksUsed = factory.CreateGauge("llm_kv_cache_blocks_used", "KV-cache blocks reserved by requests on the engine.", model);
+        var blocksTotal = factory.CreateGauge("llm_kv_cache_blocks_total", "KV-cache blocks in the engine's pool.", model);
+        var prefixHits = factory.CreateCounter("llm_prefix_cache_hit_tokens_total", "Prompt tokens served from cached prefix blocks.", model);
         Registry.AddBeforeCollectCallback(() =>
         {
             var scheduler = host.Scheduler;
@@ -53,6 +58,10 @@ public sealed class RuntimeMetrics
                 info.WithLabels(_model, host.Artifact?.Manifest.Version ?? "", host.Artifact?.Digest ?? "").Set(1);
             foreach (var (phase, seconds) in host.StartupPhases)
                 phases.WithLabels(_model, phase).Set(seconds);
+            var cache = scheduler as IKvCacheInfo;
+            blocksUsed.WithLabels(_model).Set(cache?.KvBlocksUsed ?? 0);
+            blocksTotal.WithLabels(_model).Set(cache?.KvBlocksTotal ?? 0);
+            prefixHits.WithLabels(_model).IncTo(cache?.PrefixCacheHitTokens ?? 0);
         });
 
         _requests = factory.CreateCounter("llm_requests_total", "API requests by outcome.", ["model", "outcome"]);
@@ -66,6 +75,12 @@ public sealed class RuntimeMetrics
             new HistogramConfiguration { LabelNames = model, Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
         _duration = factory.CreateHistogram("llm_request_duration_seconds", "Time from request arrival to the last byte of the response.",
             new HistogramConfiguration { LabelNames = model, Buckets = Histogram.ExponentialBuckets(0.005, 2, 16) });
+        // Zeros from the first scrape, as for llm_requests_total: rate() and deltas work before the first request.
+        _promptTokens.WithLabels(_model);
+        _generationTokens.WithLabels(_model);
+        _ttft.WithLabels(_model);
+        _itl.WithLabels(_model);
+        _duration.WithLabels(_model);
     }
 
     public CollectorRegistry Registry { get; }

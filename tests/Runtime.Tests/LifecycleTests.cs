@@ -21,10 +21,12 @@ public sealed class LifecycleTests
         Assert.Equal("ready", (string?)(await ready.JsonAsync())["status"]);
     }
 
-    [Fact]
-    public async Task Client_disconnect_cancels_its_generation()
+    [Theory]
+    [InlineData(Backend.Scheduler)]
+    [InlineData(Backend.Engine)]
+    public async Task Client_disconnect_cancels_its_generation(Backend backend)
     {
-        await using var server = await RuntimeServer.StartAsync(Models.Long, LongRequests);
+        await using var server = await RuntimeServer.StartAsync(Models.LongFor(backend), LongRequests);
         var finished = new TaskCompletionSource<GenerationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         server.Host.Scheduler!.Completed += r => finished.TrySetResult(r);
 
@@ -47,11 +49,13 @@ public sealed class LifecycleTests
             describe: async () => string.Join("; ", (await server.Client.ScrapeAsync()).Split('\n').Where(l => l.StartsWith("llm_requests_total{", StringComparison.Ordinal))));
     }
 
-    [Fact]
-    public async Task Full_queue_gets_429_with_retry_after()
+    [Theory]
+    [InlineData(Backend.Scheduler)]
+    [InlineData(Backend.Engine)]
+    public async Task Full_queue_gets_429_with_retry_after(Backend backend)
     {
         var settings = new Dictionary<string, string?>(LongRequests) { ["Runtime:MaxConcurrent"] = "1", ["Runtime:MaxQueue"] = "0" };
-        await using var server = await RuntimeServer.StartAsync(Models.Long, settings);
+        await using var server = await RuntimeServer.StartAsync(Models.LongFor(backend), settings);
         using var cancelLong = new CancellationTokenSource();
         using var running = await server.Client.OpenStreamAsync("/v1/completions", Http.Completion("hold the slot", 9000, new { stream = true }), cancelLong.Token);
         await using (var events = running.ReadEventsAsync().GetAsyncEnumerator(cancelLong.Token))
@@ -90,10 +94,12 @@ public sealed class LifecycleTests
         }
     }
 
-    [Fact]
-    public async Task Shutdown_drains_in_flight_requests_and_refuses_new_ones()
+    [Theory]
+    [InlineData(Backend.Scheduler)]
+    [InlineData(Backend.Engine)]
+    public async Task Shutdown_drains_in_flight_requests_and_refuses_new_ones(Backend backend)
     {
-        var server = await RuntimeServer.StartAsync(Models.Long, LongRequests);
+        var server = await RuntimeServer.StartAsync(Models.LongFor(backend), LongRequests);
         try
         {
             using var inFlight = await server.Client.OpenStreamAsync("/v1/chat/completions", Http.Chat("finish me", 3000, new { stream = true }));

@@ -17,6 +17,7 @@ public sealed class MetricsTests(SharedServerFixture fixture)
             "llm_requests_waiting", "llm_requests_running", "llm_time_to_first_token_seconds", "llm_inter_token_latency_seconds",
             "llm_request_duration_seconds", "llm_prompt_tokens_total", "llm_generation_tokens_total", "llm_requests_total", "llm_model_info",
             "llm_startup_phase_seconds",
+            "llm_kv_cache_blocks_used", "llm_kv_cache_blocks_total", "llm_prefix_cache_hit_tokens_total",
         })
         {
             Assert.Contains($"# TYPE {name} ", text);
@@ -48,5 +49,24 @@ public sealed class MetricsTests(SharedServerFixture fixture)
         Assert.True(Delta($"llm_time_to_first_token_seconds_count{{{Model}}}") >= 1);
         Assert.True(Delta($"llm_inter_token_latency_seconds_count{{{Model}}}") >= 4);
         Assert.True(Delta($"llm_request_duration_seconds_count{{{Model}}}") >= 3);
+    }
+
+    [Fact]
+    public async Task Engine_backend_reports_kv_blocks_and_prefix_cache_hits()
+    {
+        await using var server = await RuntimeServer.StartAsync(Models.TinyPaged);
+        var idle = await server.Client.ScrapeAsync();
+        Assert.Equal(64, MetricsText.Value(idle, $"llm_kv_cache_blocks_total{{{Model}}}"));
+        Assert.Equal(0, MetricsText.Value(idle, $"llm_kv_cache_blocks_used{{{Model}}}"));
+        var prefix = string.Concat(Enumerable.Repeat("the same long system prompt ", 4));
+        foreach (var question in new[] { "first?", "second?" })
+        {
+            using var response = await server.Client.PostJsonAsync("/v1/chat/completions", Http.Chat(prefix + question, 4));
+            response.EnsureSuccessStatusCode();
+        }
+        var after = await server.Client.ScrapeAsync();
+        Assert.True(MetricsText.Value(after, $"llm_prefix_cache_hit_tokens_total{{{Model}}}") >= 16);
+        Assert.Equal(2, MetricsText.Value(after, $"llm_requests_total{{{Model},outcome=\"ok\"}}"));
+        Assert.Equal(8, MetricsText.Value(after, $"llm_generation_tokens_total{{{Model}}}"));
     }
 }

@@ -5,10 +5,9 @@ using OpenAI.Chat;
 namespace LlmInfra.Runtime.Tests;
 
 /// <summary>The official OpenAI .NET client talks to the server unchanged.</summary>
-[Collection(SharedServerCollection.Name)]
-public sealed class OpenAiClientTests(SharedServerFixture fixture)
+public abstract class OpenAiClientTestsContract(RuntimeServer server)
 {
-    private ChatClient Client(string key = RuntimeServer.ApiKey) => fixture.Server.ChatClient(key);
+    private ChatClient Client(string key = RuntimeServer.ApiKey) => server.ChatClient(key);
 
     private static readonly ChatCompletionOptions Options = new() { MaxOutputTokenCount = 10, Temperature = 0f };
 
@@ -87,3 +86,11 @@ public sealed class OpenAiClientTests(SharedServerFixture fixture)
         Assert.Equal(expected, streamed);
     }
 }
+
+/// <summary>On the plain model, served by the cohort scheduler.</summary>
+[Collection(SharedServerCollection.Name)]
+public sealed class OpenAiClientTests(SharedServerFixture fixture) : OpenAiClientTestsContract(fixture.Server);
+
+/// <summary>The same on the paged variant of the model, served by GenAI's Engine (continuous batching).</summary>
+[Collection(PagedServerCollection.Name)]
+public sealed class EngineOpenAiClientTests(PagedServerFixture fixture) : OpenAiClientTestsContract(fixture.Server);

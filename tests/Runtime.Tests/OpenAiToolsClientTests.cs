@@ -6,10 +6,9 @@ using OpenAI.Chat;
 namespace LlmInfra.Runtime.Tests;
 
 /// <summary>Structured output and tool calls through the official OpenAI .NET client.</summary>
-[Collection(LongContextServerCollection.Name)]
-public sealed class OpenAiToolsClientTests(LongContextServerFixture fixture)
+public abstract class OpenAiToolsClientTestsContract(RuntimeServer server)
 {
-    private ChatClient Client() => fixture.Server.ChatClient();
+    private ChatClient Client() => server.ChatClient();
 
     private static readonly BinaryData WeatherParameters = BinaryData.FromString("""
         {"type":"object","properties":{"city":{"enum":["Paris","Oslo"]},"unit":{"enum":["C","F"]}},"required":["city","unit"],"additionalProperties":false}
@@ -105,3 +104,11 @@ public sealed class OpenAiToolsClientTests(LongContextServerFixture fixture)
         Assert.Equal(ChatFinishReason.ToolCalls, finish);
     }
 }
+
+/// <summary>On the plain model, served by the cohort scheduler.</summary>
+[Collection(LongContextServerCollection.Name)]
+public sealed class OpenAiToolsClientTests(LongContextServerFixture fixture) : OpenAiToolsClientTestsContract(fixture.Server);
+
+/// <summary>The same on the paged variant of the model, served by GenAI's Engine (continuous batching).</summary>
+[Collection(PagedLongContextServerCollection.Name)]
+public sealed class EngineOpenAiToolsClientTests(PagedLongContextServerFixture fixture) : OpenAiToolsClientTestsContract(fixture.Server);

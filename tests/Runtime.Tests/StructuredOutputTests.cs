@@ -5,10 +5,9 @@ using LlmInfra.Runtime.Tests.Infrastructure;
 namespace LlmInfra.Runtime.Tests;
 
 /// <summary>response_format and n over raw HTTP: the wire format and the 400s the guidance compiler causes.</summary>
-[Collection(SharedServerCollection.Name)]
-public sealed class StructuredOutputTests(SharedServerFixture fixture)
+public abstract class StructuredOutputTestsContract(RuntimeServer server)
 {
-    private readonly HttpClient _client = fixture.Server.Client;
+    private readonly HttpClient _client = server.Client;
 
     [Theory]
     [InlineData("""{"type":"json_schema","json_schema":{"name":"bad","schema":{"type":"wizard"}}}""", "response_format")]
@@ -75,5 +74,31 @@ public sealed class StructuredOutputTests(SharedServerFixture fixture)
         Assert.Equal([0, 1], choices.Select(c => (int)c!["index"]!));
         // Greedy: both choices are the same text.
         Assert.Equal((string?)choices[0]!["text"], (string?)choices[1]!["text"]);
+    }
+}
+
+/// <summary>On the plain model, served by the cohort scheduler.</summary>
+[Collection(SharedServerCollection.Name)]
+public sealed class StructuredOutputTests(SharedServerFixture fixture) : StructuredOutputTestsContract(fixture.Server);
+
+/// <summary>The same on the paged variant of the model, served by GenAI's Engine (continuous batching).</summary>
+[Collection(PagedServerCollection.Name)]
+public sealed class EngineStructuredOutputTests(PagedServerFixture fixture) : StructuredOutputTestsContract(fixture.Server)
+{
+    [Fact]
+    public async Task A_repeated_prefix_is_reported_as_cached_tokens()
+    {
+        // Several KV blocks (16 tokens each) of shared system prompt: the second request reuses them.
+        var system = string.Concat(Enumerable.Repeat("You answer briefly and politely. ", 4));
+        object Body(string question) => new
+        {
+            model = RuntimeServer.ModelName, max_tokens = 2, temperature = 0,
+            messages = new object[] { new { role = "system", content = system }, new { role = "user", content = question } },
+        };
+        using var cold = await fixture.Server.Client.PostJsonAsync("/v1/chat/completions", Body("first question"));
+        using var warm = await fixture.Server.Client.PostJsonAsync("/v1/chat/completions", Body("second question"));
+        var usage = (await warm.JsonAsync())["usage"]!;
+        var cached = (int)usage["prompt_tokens_details"]!["cached_tokens"]!;
+        Assert.InRange(cached, 16, (int)usage["prompt_tokens"]! - 1);
     }
 }

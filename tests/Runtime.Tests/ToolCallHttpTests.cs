@@ -8,10 +8,9 @@ namespace LlmInfra.Runtime.Tests;
 /// Tools over raw HTTP. Parallel calls are turned off where a test needs the reply to end: the random-weight model
 /// would happily keep adding calls to the list until max_tokens.
 /// </summary>
-[Collection(LongContextServerCollection.Name)]
-public sealed class ToolCallHttpTests(LongContextServerFixture fixture)
+public abstract class ToolCallHttpTestsContract(RuntimeServer server)
 {
-    private readonly HttpClient _client = fixture.Server.Client;
+    private readonly HttpClient _client = server.Client;
 
     private static readonly JsonObject Weather = JsonNode.Parse("""
         {"type":"function","function":{"name":"get_weather","description":"Weather in a city",
@@ -86,3 +85,11 @@ public sealed class ToolCallHttpTests(LongContextServerFixture fixture)
         }
     }
 }
+
+/// <summary>On the plain model, served by the cohort scheduler.</summary>
+[Collection(LongContextServerCollection.Name)]
+public sealed class ToolCallHttpTests(LongContextServerFixture fixture) : ToolCallHttpTestsContract(fixture.Server);
+
+/// <summary>The same on the paged variant of the model, served by GenAI's Engine (continuous batching).</summary>
+[Collection(PagedLongContextServerCollection.Name)]
+public sealed class EngineToolCallHttpTests(PagedLongContextServerFixture fixture) : ToolCallHttpTestsContract(fixture.Server);

@@ -113,3 +113,35 @@ public sealed class LongContextServerCollection : ICollectionFixture<LongContext
 {
     public const string Name = "long-context server";
 }
+
+/// <summary>The shared server's counterpart on the paged tiny model: the same API served by GenAI's Engine.</summary>
+public sealed class PagedServerFixture : IAsyncLifetime
+{
+    public RuntimeServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(Models.TinyPaged);
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class PagedServerCollection : ICollectionFixture<PagedServerFixture>
+{
+    public const string Name = "paged server";
+}
+
+/// <summary>The long-context server's counterpart on the paged model, for tool prompts on the engine.</summary>
+public sealed class PagedLongContextServerFixture : IAsyncLifetime
+{
+    public RuntimeServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(Models.LongPaged);
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class PagedLongContextServerCollection : ICollectionFixture<PagedLongContextServerFixture>
+{
+    public const string Name = "paged long-context server";
+}
