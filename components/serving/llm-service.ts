@@ -167,7 +167,7 @@ export class LlmService extends pulumi.ComponentResource {
               },
               nodeSelector: onGpu ? cluster.gpu.nodeSelector : undefined,
               tolerations: onGpu ? cluster.gpu.tolerations : undefined,
-              initContainers: modelFetchContainer(model.source, "model"),
+              initContainers: modelFetchContainer(model.source, "model", args.image),
               containers: [
                 {
                   name: "runtime",
