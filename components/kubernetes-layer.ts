@@ -20,6 +20,8 @@ import {
 import { ServingNetworkPolicy } from "./security/network-policy";
 import { Tls, type IssuerSettings } from "./security/tls";
 import { RUNTIME_PORT, LlmService, type LlmServiceArgs } from "./serving/llm-service";
+import { cacheClaimSize, usesSharedCache } from "./serving/model-cache";
+import { FETCH_RESOURCES, isFetched } from "./serving/model-source";
 import { GATEWAY_NAME, HTTP_LISTENER, LlmGateway, proxyPodLabels } from "./traffic/gateway";
 import { hostFor, RESERVED_HOSTS } from "./traffic/hosts";
 
@@ -88,7 +90,14 @@ export class KubernetesLayer extends pulumi.ComponentResource {
                 cpu: m.resources.cpu,
                 memory: m.resources.memory,
                 gpus: cluster.gpu.enabled ? m.gpus : 0,
-                cacheSize: m.source.kind === "demo" || m.source.kind === "pvc" ? undefined : m.cacheSize,
+                cacheSize: isFetched(m.source) && !usesSharedCache(cluster, m.source) ? m.cacheSize : undefined,
+                sharedCache: usesSharedCache(cluster, m.source)
+                  ? {
+                      size: cacheClaimSize(m.cacheSize, cluster.sharedCache?.minimumSize),
+                      jobCpu: FETCH_RESOURCES.limits.cpu,
+                      jobMemory: FETCH_RESOURCES.limits.memory,
+                    }
+                  : undefined,
                 replicas: m.replicas,
               })),
               cluster.gpu.resourceName,

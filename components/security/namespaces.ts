@@ -42,12 +42,15 @@ export interface ServingFootprint {
   memory: string;
   gpus: number;
   cacheSize?: string;
+  /** The model's claim on the cluster's shared cache and the Job that fills it (instead of `cacheSize` per pod). */
+  sharedCache?: { size: string; jobCpu: string; jobMemory: string };
   replicas: { max: number };
 }
 
 /**
  * Quota of the serving namespace: every model at its max replicas plus one surge pod (rolling updates use
- * maxSurge 1), so the autoscaler is never capped by the quota, while a runaway scaler still is.
+ * maxSurge 1), so the autoscaler is never capped by the quota, while a runaway scaler still is; plus, per model
+ * on the shared cache, its claims and its fill Job.
  */
 export function servingQuota(models: readonly ServingFootprint[], gpuResource: string): Record<string, string> {
   let cpu = 0;
@@ -62,6 +65,13 @@ export function servingQuota(models: readonly ServingFootprint[], gpuResource: s
     gpu += n * m.gpus;
     storage += m.cacheSize ? n * memoryMi(m.cacheSize) : 0;
     pods += n;
+    if (m.sharedCache) {
+      // Two versions' claims while a new version rolls out; one running fill Job (finished pods are not counted).
+      storage += 2 * memoryMi(m.sharedCache.size);
+      cpu += cpuMillis(m.sharedCache.jobCpu);
+      mem += memoryMi(m.sharedCache.jobMemory);
+      pods += 1;
+    }
   }
   const quota: Record<string, string> = {
     "requests.cpu": formatCpu(cpu),

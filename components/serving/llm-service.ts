@@ -14,7 +14,17 @@ import type { ClusterRecord } from "../clusters/record";
 import { modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
 import { httpsRoute, leastRequestPolicy, type ListenerRef } from "../traffic/routes";
-import { modelArgs, modelFetchContainer, modelVolume, storeEndpoint, MODEL_MOUNT, type ModelSource } from "./model-source";
+import { ModelCache, usesSharedCache } from "./model-cache";
+import {
+  isFetched,
+  modelArgs,
+  modelFetchContainer,
+  modelVolume,
+  storeEndpoint,
+  MODEL_MOUNT,
+  type ModelSource,
+} from "./model-source";
+import { deploymentTimeouts, startupBudget, startupProbe, STARTUP_BUDGETS } from "./startup-budget";
 
 /** One model as a cluster serves it. */
 export interface ServedModel {
@@ -61,6 +71,10 @@ export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" 
   if (replicas.min === 0 && args.route === undefined)
     out.push("model.replicas.min 0 needs route: the gateway's request metrics are what wakes a model at zero");
   if (args.drainSeconds !== undefined && args.drainSeconds < 1) out.push(`drainSeconds must be >= 1, got ${args.drainSeconds}`);
+  if (startupBudget(args.model.cacheSize) === undefined)
+    out.push(
+      `model.cacheSize ${args.model.cacheSize} is beyond the start-up budget table (up to ${STARTUP_BUDGETS[STARTUP_BUDGETS.length - 1].sizeGiB}Gi, components/serving/startup-budget.ts)`,
+    );
   return out;
 }
 
@@ -70,41 +84,14 @@ const KEYS_DIR = "/etc/llm-runtime";
 const DEFAULT_DRAIN_SECONDS = 60;
 const DEFAULT_TARGET_QUEUE_DEPTH = 4;
 
-/** Model load can take minutes on a cold cache: up to 15 minutes of startup before liveness starts. */
-export const STARTUP_PROBE = { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10, failureThreshold: 90 };
-
-/**
- * What a cold start may take before the startup probe even begins, in seconds. Budgets, not measurements:
- * a GPU node from zero (autoscaler reaction plus instance boot and join, about 5 min), its driver and device
- * plugin (GPU operator driver install, about 10 min), and the image plus model fetch by the init container
- * (tens of GB from an object store, 20 min).
- */
-export const COLD_START_BUDGET_SECONDS = { nodeProvisioning: 300, gpuDriver: 600, imageAndModelFetch: 1200 };
-
-/** Worst case the startup probe allows: initial delay plus every failed attempt (Kubernetes' own arithmetic). */
-export function startupWorstCaseSeconds(probe: {
-  initialDelaySeconds?: number;
-  periodSeconds?: number;
-  failureThreshold?: number;
-}) {
-  return (probe.initialDelaySeconds ?? 0) + (probe.failureThreshold ?? 3) * (probe.periodSeconds ?? 10);
-}
-
-/**
- * Pulumi's wait for the Deployment (its default is 10 minutes, shorter than the probe alone allows): the probe's
- * worst case plus the cold-start budget, plus a margin, so a slow but healthy first start is never failed.
- */
-export function deploymentTimeouts(probe = STARTUP_PROBE): { create: string; update: string } {
-  const b = COLD_START_BUDGET_SECONDS;
-  const seconds = startupWorstCaseSeconds(probe) + b.nodeProvisioning + b.gpuDriver + b.imageAndModelFetch + 300;
-  const minutes = `${Math.ceil(seconds / 60)}m`;
-  return { create: minutes, update: minutes };
-}
+export { startupWorstCaseSeconds } from "./startup-budget";
 
 export class LlmService extends pulumi.ComponentResource {
   readonly deployment: k8s.apps.v1.Deployment;
   readonly service: k8s.core.v1.Service;
   readonly labels: Record<string, string>;
+  /** The cluster's shared copy of this model's version, where the cluster has a shared class and the model is pinned. */
+  readonly cache?: ModelCache;
   /** How long Pulumi waits for the Deployment to become ready (derived from the startup probe). */
   readonly timeouts: { create: string; update: string };
 
@@ -131,7 +118,27 @@ export class LlmService extends pulumi.ComponentResource {
       cluster.gpu.enabled && model.gpus > 0 ? { [cluster.gpu.resourceName]: String(model.gpus) } : {};
     const onGpu = Object.keys(gpuLimits).length > 0;
 
-    this.timeouts = deploymentTimeouts(STARTUP_PROBE);
+    // The start-up budget of this model's size decides the probe and every wait (startup-budget.ts).
+    const budget = startupBudget(model.cacheSize)!;
+    const probe = startupProbe(budget);
+    const cache = (this.cache = usesSharedCache(cluster, model.source)
+      ? new ModelCache(
+          `${name}-cache`,
+          {
+            cluster,
+            namespace: args.namespace,
+            model: model.name,
+            source: model.source,
+            image: args.image,
+            size: model.cacheSize,
+            budget,
+            serviceAccount: args.serviceAccount,
+          },
+          { parent: this },
+        )
+      : undefined);
+    const fetchInPod = !cache && isFetched(model.source);
+    this.timeouts = deploymentTimeouts(probe, fetchInPod ? budget.fetchSeconds : 0);
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
@@ -167,7 +174,8 @@ export class LlmService extends pulumi.ComponentResource {
               },
               nodeSelector: onGpu ? cluster.gpu.nodeSelector : undefined,
               tolerations: onGpu ? cluster.gpu.tolerations : undefined,
-              initContainers: modelFetchContainer(model.source, "model", args.image),
+              // With the shared cache the Job has fetched and verified the model; otherwise each pod fetches its own.
+              initContainers: cache ? [] : modelFetchContainer(model.source, "model", args.image),
               containers: [
                 {
                   name: "runtime",
@@ -204,7 +212,7 @@ export class LlmService extends pulumi.ComponentResource {
                   securityContext: restrictedContainerSecurityContext,
                   readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
                   livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
-                  startupProbe: STARTUP_PROBE,
+                  startupProbe: probe,
                   volumeMounts: [
                     { name: "model", mountPath: MODEL_MOUNT, readOnly: model.source.kind !== "demo" },
                     { name: "api-keys", mountPath: KEYS_DIR, readOnly: true },
@@ -213,7 +221,9 @@ export class LlmService extends pulumi.ComponentResource {
                 },
               ],
               volumes: [
-                modelVolume(model.source, "model", { storageClass: cluster.storageClass, size: model.cacheSize }),
+                cache
+                  ? { name: "model", persistentVolumeClaim: { claimName: cache.claimName, readOnly: true } }
+                  : modelVolume(model.source, "model", { storageClass: cluster.storageClass, size: model.cacheSize }),
                 { name: "api-keys", secret: { secretName: keys.metadata.name, defaultMode: 0o440 } },
                 { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
               ],
@@ -221,7 +231,8 @@ export class LlmService extends pulumi.ComponentResource {
           },
         },
       },
-      { ...child, customTimeouts: this.timeouts },
+      // Pods start only once the cache Job has completed (Pulumi waits for a Job to succeed).
+      { ...child, dependsOn: [...child.dependsOn, ...(cache ? [cache.job] : [])], customTimeouts: this.timeouts },
     );
 
     this.service = new k8s.core.v1.Service(
@@ -244,7 +255,8 @@ export class LlmService extends pulumi.ComponentResource {
       );
     }
 
-    const store = storeEndpoint(model.source);
+    // Pods that fetch their own copy reach the store; on the shared cache only the Job does.
+    const store = cache ? undefined : storeEndpoint(model.source);
     if (store)
       modelStoreEgress(
         `${name}-model-store`,
