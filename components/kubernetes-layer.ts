@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { httpAddOnQuota, KedaHttpAddOn } from "./autoscaling/http-add-on";
 import { Keda } from "./autoscaling/keda";
 import type { ClusterRecord } from "./clusters/record";
 import { GpuOperator } from "./gpu/gpu-operator";
@@ -19,11 +20,12 @@ import {
 } from "./security/namespaces";
 import { ServingNetworkPolicy } from "./security/network-policy";
 import { Tls, type IssuerSettings } from "./security/tls";
-import { RUNTIME_PORT, LlmService, type LlmServiceArgs } from "./serving/llm-service";
+import { DEFAULT_REQUEST_TIMEOUT, RUNTIME_PORT, LlmService, type LlmServiceArgs } from "./serving/llm-service";
 import { cacheClaimSize, usesSharedCache } from "./serving/model-cache";
 import { FETCH_RESOURCES, isFetched } from "./serving/model-source";
 import { GATEWAY_NAME, HTTP_LISTENER, LlmGateway, proxyPodLabels } from "./traffic/gateway";
 import { hostFor, RESERVED_HOSTS } from "./traffic/hosts";
+import { gatewayDurationSeconds } from "./traffic/routes";
 
 export type LayerModel = LlmServiceArgs["model"] & { targetQueueDepth: number };
 
@@ -75,6 +77,8 @@ export class KubernetesLayer extends pulumi.ComponentResource {
     const { cluster, highAvailability: ha } = args;
     const parent = { parent: this };
     const gpuOperator = cluster.gpu.enabled && cluster.gpu.installOperator;
+    // Models that may scale to zero are reached through the KEDA HTTP add-on's interceptor.
+    const scaleFromZero = args.models.some((m) => m.replicas.min === 0);
 
     const namespaces = new PlatformNamespaces(
       `${name}-ns`,
@@ -109,6 +113,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             monitoringStorage: args.observability.storageSize,
             prometheus: args.observability.prometheusResources,
             replicas: ha ? 2 : 1,
+            kedaAddOn: scaleFromZero ? httpAddOnQuota(ha) : undefined,
           }),
         ],
       },
@@ -193,6 +198,23 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       parent,
     );
 
+    const httpAddOn = scaleFromZero
+      ? new KedaHttpAddOn(
+          `${name}-keda-http`,
+          {
+            cluster,
+            namespace: NAMESPACES.keda,
+            highAvailability: ha,
+            responseHeaderSeconds: gatewayDurationSeconds(DEFAULT_REQUEST_TIMEOUT),
+            gateway: { namespace: NAMESPACES.gateway, podLabels: proxyPodLabels(GATEWAY_NAME) },
+            routeNamespaces: [NAMESPACES.serving],
+            // Its CRDs come with the chart; the ReferenceGrant needs the Gateway API CRDs (gateway chart).
+            opts: { dependsOn: [keda.release, gateway.release] },
+          },
+          parent,
+        )
+      : undefined;
+
     new ServingNetworkPolicy(
       `${name}-netpol`,
       {
@@ -238,6 +260,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             serviceAccount: { name: runtimeAccount.metadata.name, podLabels: servingIdentity?.podLabels ?? {} },
             route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain), dependsOn: [gateway.release] },
             autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
+            scaleFromZero: httpAddOn && { namespace: NAMESPACES.keda, dependsOn: [httpAddOn.release] },
           },
           parent,
         ),

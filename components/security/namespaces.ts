@@ -93,8 +93,11 @@ export function platformNamespaces(opts: {
   monitoringStorage: string;
   prometheus: { cpu: string; memory: string };
   replicas: number;
+  /** Pods and resources the KEDA HTTP add-on adds to the keda namespace, when installed (httpAddOnQuota). */
+  kedaAddOn?: { pods: number; cpuMilli: number; memoryMi: number; memoryLimitMi: number };
 }): NamespaceSpec[] {
   const smallDefaults = { cpu: "50m", memory: "64Mi", memoryLimit: "256Mi" };
+  const add = opts.kedaAddOn;
   const promCpu = cpuMillis(opts.prometheus.cpu) * opts.replicas;
   const promMem = memoryMi(opts.prometheus.memory) * opts.replicas;
   const specs: NamespaceSpec[] = [
@@ -136,7 +139,13 @@ export function platformNamespaces(opts: {
     {
       name: NAMESPACES.keda,
       podSecurity: "restricted",
-      quota: { "requests.cpu": "2", "requests.memory": "2Gi", "limits.memory": "4Gi", pods: "20", "services.loadbalancers": "0" },
+      quota: {
+        "requests.cpu": formatCpu(2000 + (add?.cpuMilli ?? 0)),
+        "requests.memory": formatMemory(2048 + (add?.memoryMi ?? 0)),
+        "limits.memory": formatMemory(4096 + (add?.memoryLimitMi ?? 0)),
+        pods: String(20 + (add?.pods ?? 0)),
+        "services.loadbalancers": "0",
+      },
       defaults: smallDefaults,
     },
   ];

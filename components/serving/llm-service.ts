@@ -9,11 +9,18 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { heldRoute, INTERCEPTOR, INTERCEPTOR_POD_LABELS } from "../autoscaling/http-add-on";
 import { queueScaledObject } from "../autoscaling/keda";
 import type { ClusterRecord } from "../clusters/record";
-import { modelStoreEgress } from "../security/network-policy";
+import { inNamespace, modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
-import { httpsRoute, leastRequestPolicy, type ListenerRef } from "../traffic/routes";
+import {
+  gatewayDurationSeconds,
+  httpsRoute,
+  leastRequestPolicy,
+  PUBLIC_PATH_PREFIXES,
+  type ListenerRef,
+} from "../traffic/routes";
 import { ModelCache, usesSharedCache } from "./model-cache";
 import {
   isFetched,
@@ -38,6 +45,8 @@ export interface ServedModel {
   cacheSize: string;
   /** Waiting requests per replica before the scaler adds one. */
   targetQueueDepth?: number;
+  /** With `replicas.min` 0: how long a request is held while the first replica starts (default 600). */
+  coldStartHoldSeconds?: number;
 }
 
 export interface LlmServiceArgs {
@@ -56,12 +65,22 @@ export interface LlmServiceArgs {
   route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
   autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
+  /**
+   * The KEDA HTTP add-on (http-add-on.ts) in `namespace`: a model with `replicas.min` 0 is routed through its
+   * interceptor, which holds requests while the model has no ready replica.
+   */
+  scaleFromZero?: { namespace: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
+
+/** How long a request to a model at zero replicas is held by default (the config key's default). */
+export const DEFAULT_COLD_START_HOLD_SECONDS = 600;
 
 /** Longest request (a long streamed generation) the gateway lets through. */
 export const DEFAULT_REQUEST_TIMEOUT = "600s";
 
-export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" | "autoscaling" | "drainSeconds">): string[] {
+export function validateLlmService(
+  args: Pick<LlmServiceArgs, "model" | "route" | "autoscaling" | "drainSeconds" | "scaleFromZero">,
+): string[] {
   const out: string[] = [];
   const { replicas } = args.model;
   if (replicas.min > replicas.max)
@@ -69,7 +88,11 @@ export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" 
   if (replicas.min === 0 && args.autoscaling === undefined)
     out.push("model.replicas.min 0 needs autoscaling: without a scaler nothing brings the model back");
   if (replicas.min === 0 && args.route === undefined)
-    out.push("model.replicas.min 0 needs route: the gateway's request metrics are what wakes a model at zero");
+    out.push("model.replicas.min 0 needs route: requests reach a model at zero through the gateway's route");
+  if (replicas.min === 0 && args.scaleFromZero === undefined)
+    out.push(
+      "model.replicas.min 0 needs scaleFromZero: without the interceptor a request at zero replicas fails instead of waiting",
+    );
   if (args.drainSeconds !== undefined && args.drainSeconds < 1) out.push(`drainSeconds must be >= 1, got ${args.drainSeconds}`);
   if (startupBudget(args.model.cacheSize) === undefined)
     out.push(
@@ -92,6 +115,8 @@ export class LlmService extends pulumi.ComponentResource {
   readonly labels: Record<string, string>;
   /** The cluster's shared copy of this model's version, where the cluster has a shared class and the model is pinned. */
   readonly cache?: ModelCache;
+  /** The interceptor's routing entry (HTTPScaledObject) of a model that scales from zero. */
+  readonly heldRoute?: k8s.apiextensions.CustomResource;
   /** How long Pulumi waits for the Deployment to become ready (derived from the startup probe). */
   readonly timeouts: { create: string; update: string };
 
@@ -264,9 +289,55 @@ export class LlmService extends pulumi.ComponentResource {
         child,
       );
 
+    // At zero replicas the gateway routes through the HTTP add-on's interceptor, which holds each request until
+    // a replica is ready; the gateway's own timeout covers the hold plus the longest generation.
+    const fromZero = model.replicas.min === 0 && args.scaleFromZero ? args.scaleFromZero : undefined;
+    const holdSeconds = model.coldStartHoldSeconds ?? DEFAULT_COLD_START_HOLD_SECONDS;
+    const requestTimeout = args.route?.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
+    if (fromZero && args.route) {
+      const held = heldRoute(
+        `${name}-held`,
+        {
+          name: model.name,
+          namespace: args.namespace,
+          hostname: args.route.hostname,
+          pathPrefixes: PUBLIC_PATH_PREFIXES,
+          deploymentName: this.deployment.metadata.name,
+          service: this.service.metadata.name,
+          port: RUNTIME_PORT,
+          replicas: model.replicas,
+          holdSeconds,
+          responseHeaderSeconds: gatewayDurationSeconds(requestTimeout),
+        },
+        { ...child, dependsOn: [...cluster.ready, ...(fromZero.dependsOn ?? [])] },
+      );
+      this.heldRoute = held;
+      // The interceptor (in KEDA's namespace) is this model's only client besides the gateway and Prometheus.
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-from-interceptor`,
+        {
+          metadata: { namespace: args.namespace, labels: this.labels },
+          spec: {
+            podSelector: { matchLabels: this.labels },
+            policyTypes: ["Ingress"],
+            ingress: [
+              {
+                from: [inNamespace(fromZero.namespace, INTERCEPTOR_POD_LABELS)],
+                ports: [{ protocol: "TCP", port: RUNTIME_PORT }],
+              },
+            ],
+          },
+        },
+        child,
+      );
+    }
+
     if (args.route) {
       // The route and its policy are Gateway API / Envoy Gateway objects: wait for their CRDs.
-      const routeOpts = { ...child, dependsOn: [...cluster.ready, ...(args.route.dependsOn ?? [])] };
+      const routeOpts = {
+        ...child,
+        dependsOn: [...cluster.ready, ...(args.route.dependsOn ?? []), ...(fromZero?.dependsOn ?? [])],
+      };
       httpsRoute(
         `${name}-route`,
         {
@@ -274,8 +345,10 @@ export class LlmService extends pulumi.ComponentResource {
           namespace: args.namespace,
           hostname: args.route.hostname,
           listener: args.route.listener,
-          backend: { service: this.service.metadata.name, port: RUNTIME_PORT },
-          requestTimeout: args.route.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+          backend: fromZero
+            ? { service: INTERCEPTOR.service, port: INTERCEPTOR.port, namespace: fromZero.namespace }
+            : { service: this.service.metadata.name, port: RUNTIME_PORT },
+          requestTimeout: fromZero ? `${holdSeconds + gatewayDurationSeconds(requestTimeout)}s` : requestTimeout,
           labels: this.labels,
         },
         routeOpts,
@@ -295,9 +368,17 @@ export class LlmService extends pulumi.ComponentResource {
           targetQueueDepth: model.targetQueueDepth ?? DEFAULT_TARGET_QUEUE_DEPTH,
           maxConcurrent: model.maxConcurrent,
           prometheusUrl: args.autoscaling.prometheusUrl,
-          route: args.route ? { namespace: args.namespace, name: model.name } : undefined,
+          scaleFromZero: fromZero ? { scalerNamespace: fromZero.namespace, httpScaledObject: model.name } : undefined,
         },
-        { ...child, dependsOn: [...cluster.ready, this.deployment, ...(args.autoscaling.dependsOn ?? [])] },
+        {
+          ...child,
+          dependsOn: [
+            ...cluster.ready,
+            this.deployment,
+            ...(args.autoscaling.dependsOn ?? []),
+            ...(this.heldRoute ? [this.heldRoute] : []),
+          ],
+        },
       );
     this.registerOutputs({ service: this.service.metadata.name });
   }
