@@ -9,8 +9,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NON_ROOT_UID } from "../../security/pod-security";
-import { policy, toJson, type PolicyDocument } from "./iam";
-import { podIdentity } from "./identity";
+import { createRole, podIdentityTrust, policy, toJson, type PolicyDocument } from "./iam";
 
 /** The ReadWriteMany storage class the model cache claims use on EKS. */
 export const EFS_STORAGE_CLASS = "efs-models";
@@ -133,18 +132,8 @@ export function createModelFileSystem(name: string, spec: ModelFileSystemSpec, o
         { ...opts, parent: fileSystem },
       ),
   );
-  const controller = podIdentity(
-    `${name}-efs-csi`,
-    {
-      clusterName: spec.clusterName,
-      region,
-      namespace: "kube-system",
-      serviceAccount: "efs-csi-controller-sa",
-      inline: efsCsiControllerPolicy(),
-      tags,
-    },
-    opts,
-  );
+  // The add-on creates the Pod Identity association for its controller's service account from this role.
+  const controller = createRole(`${name}-efs-csi`, { trust: podIdentityTrust(), inline: efsCsiControllerPolicy(), tags }, opts);
   const driver = new aws.eks.Addon(
     `${name}-aws-efs-csi-driver`,
     {
@@ -156,7 +145,7 @@ export function createModelFileSystem(name: string, spec: ModelFileSystemSpec, o
       podIdentityAssociations: [{ roleArn: controller.role.arn, serviceAccount: "efs-csi-controller-sa" }],
       tags,
     },
-    { ...opts, dependsOn: [controller.association, ...mountTargets] },
+    { ...opts, dependsOn: [...controller.attachments, ...mountTargets] },
   );
   return { fileSystem, securityGroup, mountTargets, driver, controllerRole: controller.role };
 }

@@ -294,6 +294,12 @@ test("the shared model cache: EFS encrypted with the cluster key, NFS from the V
   const addon = find(resources, "aws:eks/addon:Addon", "c1-aws-efs-csi-driver");
   assert.equal(get(addon.inputs, "addonName"), "aws-efs-csi-driver");
   assert.equal(get((get(addon.inputs, "podIdentityAssociations") as unknown[])[0], "serviceAccount"), "efs-csi-controller-sa");
+  // The add-on owns that association: a second one for the same service account would be refused by EKS.
+  assert.ok(
+    !ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation").some(
+      (r) => get(r.inputs, "serviceAccount") === "efs-csi-controller-sa",
+    ),
+  );
   const sc = find(resources, "kubernetes:storage.k8s.io/v1:StorageClass", "c1-efs-models");
   assert.equal(get(sc.inputs, "provisioner"), "efs.csi.aws.com");
   assert.equal(get(sc.inputs, "parameters", "provisioningMode"), "efs-ap");
