@@ -22,6 +22,9 @@ export const CHARTS = {
   },
   // 2.20.2, the newest release whose chart source could be read at its tag for the values guard's fixture.
   keda: { chart: "keda", version: "2.20.2", repo: "https://kedacore.github.io/charts" },
+  // 0.15.0: 504 (not 502) when the hold times out, per-route readiness waits; released from commit c4b92e9 of
+  // kedacore/charts (the chart repository tags no http-add-on release after 0.12.2), built against KEDA 2.18.
+  kedaHttpAddOn: { chart: "keda-add-ons-http", version: "0.15.0", repo: "https://kedacore.github.io/charts" },
   gpuOperator: { chart: "gpu-operator", version: "v25.3.4", repo: "https://helm.ngc.nvidia.com/nvidia" },
 } as const satisfies Record<string, ChartPin>;
 

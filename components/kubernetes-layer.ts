@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { httpAddOnQuota, KedaHttpAddOn } from "./autoscaling/http-add-on";
 import { Keda } from "./autoscaling/keda";
 import type { ClusterRecord } from "./clusters/record";
 import { GpuOperator } from "./gpu/gpu-operator";
@@ -20,6 +21,7 @@ import {
 import { ServingNetworkPolicy } from "./security/network-policy";
 import { INTERNAL_CA, Tls, type IssuerSettings } from "./security/tls";
 import {
+  DEFAULT_REQUEST_TIMEOUT,
   RUNTIME_PORT,
   LlmService,
   runtimeDnsNames,
@@ -27,8 +29,11 @@ import {
   runtimeTlsSecret,
   type LlmServiceArgs,
 } from "./serving/llm-service";
+import { cacheClaimSize, usesSharedCache } from "./serving/model-cache";
+import { FETCH_RESOURCES, isFetched } from "./serving/model-source";
 import { GATEWAY_NAME, HTTP_LISTENER, LlmGateway, proxyPodLabels } from "./traffic/gateway";
 import { hostFor, RESERVED_HOSTS } from "./traffic/hosts";
+import { gatewayDurationSeconds } from "./traffic/routes";
 
 export type LayerModel = LlmServiceArgs["model"] & { targetQueueDepth: number };
 
@@ -86,6 +91,8 @@ export class KubernetesLayer extends pulumi.ComponentResource {
     const parent = { parent: this };
     const gpuOperator = cluster.gpu.enabled && cluster.gpu.installOperator;
     const backendTls = args.backendTls ?? true;
+    // Models that may scale to zero are reached through the KEDA HTTP add-on's interceptor.
+    const scaleFromZero = args.models.some((m) => m.replicas.min === 0);
 
     const namespaces = new PlatformNamespaces(
       `${name}-ns`,
@@ -101,7 +108,14 @@ export class KubernetesLayer extends pulumi.ComponentResource {
                 cpu: m.resources.cpu,
                 memory: m.resources.memory,
                 gpus: cluster.gpu.enabled ? m.gpus : 0,
-                cacheSize: m.source.kind === "demo" || m.source.kind === "pvc" ? undefined : m.cacheSize,
+                cacheSize: isFetched(m.source) && !usesSharedCache(cluster, m.source) ? m.cacheSize : undefined,
+                sharedCache: usesSharedCache(cluster, m.source)
+                  ? {
+                      size: cacheClaimSize(m.cacheSize, cluster.sharedCache?.minimumSize),
+                      jobCpu: FETCH_RESOURCES.limits.cpu,
+                      jobMemory: FETCH_RESOURCES.limits.memory,
+                    }
+                  : undefined,
                 replicas: m.replicas,
               })),
               cluster.gpu.resourceName,
@@ -113,6 +127,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             monitoringStorage: args.observability.storageSize,
             prometheus: args.observability.prometheusResources,
             replicas: ha ? 2 : 1,
+            kedaAddOn: scaleFromZero ? httpAddOnQuota(ha) : undefined,
           }),
         ],
       },
@@ -204,6 +219,23 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       parent,
     );
 
+    const httpAddOn = scaleFromZero
+      ? new KedaHttpAddOn(
+          `${name}-keda-http`,
+          {
+            cluster,
+            namespace: NAMESPACES.keda,
+            highAvailability: ha,
+            responseHeaderSeconds: gatewayDurationSeconds(DEFAULT_REQUEST_TIMEOUT),
+            gateway: { namespace: NAMESPACES.gateway, podLabels: proxyPodLabels(GATEWAY_NAME) },
+            routeNamespaces: [NAMESPACES.serving],
+            // Its CRDs come with the chart; the ReferenceGrant needs the Gateway API CRDs (gateway chart).
+            opts: { dependsOn: [keda.release, gateway.release] },
+          },
+          parent,
+        )
+      : undefined;
+
     new ServingNetworkPolicy(
       `${name}-netpol`,
       {
@@ -261,6 +293,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
                 }),
               ],
             },
+            scaleFromZero: httpAddOn && { namespace: NAMESPACES.keda, dependsOn: [httpAddOn.release] },
           },
           parent,
         ),

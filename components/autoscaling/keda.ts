@@ -1,12 +1,13 @@
 /**
  * KEDA (chart) and the ScaledObject each model gets: Prometheus triggers on the runtime's queue depth
  * (`llm_requests_waiting`) and concurrency (`llm_requests_running`), and, where a model may scale to zero,
- * a trigger on the gateway's requests for it, the only signal that exists while no replica runs.
+ * the KEDA HTTP add-on's `external-push` trigger: the requests its interceptor holds while no replica runs.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartRelease, containerResources } from "../charts";
 import type { ClusterRecord } from "../clusters/record";
+import { externalPushTrigger } from "./http-add-on";
 
 export interface KedaArgs {
   cluster: ClusterRecord;
@@ -64,8 +65,11 @@ export interface QueueScalingArgs {
   /** The runtime's concurrent-generation limit; the running trigger aims below it. */
   maxConcurrent: number;
   prometheusUrl: string;
-  /** The gateway route in front of this model, for scale-from-zero. */
-  route?: { namespace: string; name: string };
+  /**
+   * Scale from zero through the KEDA HTTP add-on (http-add-on.ts): the add-on's scaler (in KEDA's namespace)
+   * and the HTTPScaledObject whose held requests wake the model.
+   */
+  scaleFromZero?: { scalerNamespace: string; httpScaledObject: string };
 }
 
 /** Series selector of one model's runtime metrics. */
@@ -74,13 +78,15 @@ const sel = (a: Pick<QueueScalingArgs, "namespace" | "model">) => `{namespace="$
 /** Running generations per replica that trigger a scale-out: 75% of the limit, so new replicas load before saturation. */
 export const runningTarget = (maxConcurrent: number) => Math.max(1, Math.floor(maxConcurrent * 0.75));
 
-export function validateQueueScaling(a: Pick<QueueScalingArgs, "replicas" | "targetQueueDepth" | "route">): string[] {
+export function validateQueueScaling(a: Pick<QueueScalingArgs, "replicas" | "targetQueueDepth" | "scaleFromZero">): string[] {
   const out: string[] = [];
   if (a.replicas.max < 1) out.push(`replicas.max must be >= 1, got ${a.replicas.max}`);
   if (a.replicas.min > a.replicas.max) out.push(`replicas.min (${a.replicas.min}) must be <= replicas.max (${a.replicas.max})`);
   if (a.targetQueueDepth < 1) out.push(`targetQueueDepth must be >= 1, got ${a.targetQueueDepth}`);
-  if (a.replicas.min === 0 && a.route === undefined)
-    out.push("replicas.min 0 needs route: with no replica running only the gateway sees demand, so nothing would scale it up");
+  if (a.replicas.min === 0 && a.scaleFromZero === undefined)
+    out.push(
+      "replicas.min 0 needs scaleFromZero: with no replica running only the HTTP add-on's interceptor sees (and holds) the requests, so nothing else would scale it up",
+    );
   return out;
 }
 
@@ -97,22 +103,13 @@ export function scalingTriggers(a: QueueScalingArgs): Record<string, unknown>[] 
       ignoreNullValues: "true",
     },
   });
-  const triggers = [
+  const triggers: Record<string, unknown>[] = [
     prom(`sum(llm_requests_waiting${sel(a)})`, a.targetQueueDepth, 0),
     prom(`sum(llm_requests_running${sel(a)})`, runningTarget(a.maxConcurrent), 0),
   ];
-  if (a.replicas.min === 0 && a.route) {
-    // Envoy Gateway names the upstream cluster of a route rule `httproute/<namespace>/<name>/rule/<n>`.
-    const cluster = `envoy_cluster_name=~"httproute/${a.route.namespace}/${a.route.name}/rule/.*"`;
-    triggers.push(
-      prom(
-        // Requests that reached a replica plus requests that found none; either series may be absent.
-        `(sum(rate(envoy_cluster_upstream_rq_total{${cluster}}[2m])) or vector(0)) + (sum(rate(envoy_cluster_upstream_cx_none_healthy{${cluster}}[2m])) or vector(0))`,
-        1,
-        0,
-      ),
-    );
-  }
+  // At zero replicas only the interceptor sees demand: it holds the requests and its scaler activates 0 -> 1.
+  if (a.replicas.min === 0 && a.scaleFromZero)
+    triggers.push(externalPushTrigger(a.scaleFromZero.scalerNamespace, a.scaleFromZero.httpScaledObject));
   return triggers;
 }
 

@@ -39,6 +39,16 @@ export interface ClusterRecord {
     driverPreinstalled?: boolean;
   };
   storageClass: pulumi.Input<string>;
+  /**
+   * A ReadWriteMany storage class for the shared model cache (EFS on EKS, Azure Files premium on AKS, the
+   * configured NFS/CephFS class on-prem): each model version is fetched once per cluster and mounted read-only
+   * by every replica. Unset (local, or on-prem without one): every pod copies the model into its own volume.
+   */
+  sharedCache?: {
+    storageClass: pulumi.Input<string>;
+    /** The smallest volume the class provisions (Azure Files premium: 100Gi); smaller requests are raised to it. */
+    minimumSize?: string;
+  };
   loadBalancer: {
     annotations: Record<string, pulumi.Input<string>>;
     scheme: "internet-facing" | "internal";

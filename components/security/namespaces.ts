@@ -42,12 +42,15 @@ export interface ServingFootprint {
   memory: string;
   gpus: number;
   cacheSize?: string;
+  /** The model's claim on the cluster's shared cache and the Job that fills it (instead of `cacheSize` per pod). */
+  sharedCache?: { size: string; jobCpu: string; jobMemory: string };
   replicas: { max: number };
 }
 
 /**
  * Quota of the serving namespace: every model at its max replicas plus one surge pod (rolling updates use
- * maxSurge 1), so the autoscaler is never capped by the quota, while a runaway scaler still is.
+ * maxSurge 1), so the autoscaler is never capped by the quota, while a runaway scaler still is; plus, per model
+ * on the shared cache, its claims and its fill Job.
  */
 export function servingQuota(models: readonly ServingFootprint[], gpuResource: string): Record<string, string> {
   let cpu = 0;
@@ -62,6 +65,13 @@ export function servingQuota(models: readonly ServingFootprint[], gpuResource: s
     gpu += n * m.gpus;
     storage += m.cacheSize ? n * memoryMi(m.cacheSize) : 0;
     pods += n;
+    if (m.sharedCache) {
+      // Two versions' claims while a new version rolls out; one running fill Job (finished pods are not counted).
+      storage += 2 * memoryMi(m.sharedCache.size);
+      cpu += cpuMillis(m.sharedCache.jobCpu);
+      mem += memoryMi(m.sharedCache.jobMemory);
+      pods += 1;
+    }
   }
   const quota: Record<string, string> = {
     "requests.cpu": formatCpu(cpu),
@@ -83,8 +93,11 @@ export function platformNamespaces(opts: {
   monitoringStorage: string;
   prometheus: { cpu: string; memory: string };
   replicas: number;
+  /** Pods and resources the KEDA HTTP add-on adds to the keda namespace, when installed (httpAddOnQuota). */
+  kedaAddOn?: { pods: number; cpuMilli: number; memoryMi: number; memoryLimitMi: number };
 }): NamespaceSpec[] {
   const smallDefaults = { cpu: "50m", memory: "64Mi", memoryLimit: "256Mi" };
+  const add = opts.kedaAddOn;
   const promCpu = cpuMillis(opts.prometheus.cpu) * opts.replicas;
   const promMem = memoryMi(opts.prometheus.memory) * opts.replicas;
   const specs: NamespaceSpec[] = [
@@ -126,7 +139,13 @@ export function platformNamespaces(opts: {
     {
       name: NAMESPACES.keda,
       podSecurity: "restricted",
-      quota: { "requests.cpu": "2", "requests.memory": "2Gi", "limits.memory": "4Gi", pods: "20", "services.loadbalancers": "0" },
+      quota: {
+        "requests.cpu": formatCpu(2000 + (add?.cpuMilli ?? 0)),
+        "requests.memory": formatMemory(2048 + (add?.memoryMi ?? 0)),
+        "limits.memory": formatMemory(4096 + (add?.memoryLimitMi ?? 0)),
+        pods: String(20 + (add?.pods ?? 0)),
+        "services.loadbalancers": "0",
+      },
       defaults: smallDefaults,
     },
   ];

@@ -9,12 +9,30 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { heldRoute, INTERCEPTOR, INTERCEPTOR_POD_LABELS } from "../autoscaling/http-add-on";
 import { queueScaledObject } from "../autoscaling/keda";
 import type { ClusterRecord } from "../clusters/record";
-import { modelStoreEgress } from "../security/network-policy";
+import { inNamespace, modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
-import { backendTlsPolicy, backendTrafficPolicies, httpsRoute, type ListenerRef } from "../traffic/routes";
-import { modelArgs, modelFetchContainer, modelVolume, storeEndpoint, MODEL_MOUNT, type ModelSource } from "./model-source";
+import {
+  backendTlsPolicy,
+  backendTrafficPolicies,
+  gatewayDurationSeconds,
+  httpsRoute,
+  PUBLIC_PATH_PREFIXES,
+  type ListenerRef,
+} from "../traffic/routes";
+import { ModelCache, usesSharedCache } from "./model-cache";
+import {
+  isFetched,
+  modelArgs,
+  modelFetchContainer,
+  modelVolume,
+  storeEndpoint,
+  MODEL_MOUNT,
+  type ModelSource,
+} from "./model-source";
+import { deploymentTimeouts, startupBudget, startupProbe, STARTUP_BUDGETS } from "./startup-budget";
 
 /** One model as a cluster serves it. */
 export interface ServedModel {
@@ -28,6 +46,8 @@ export interface ServedModel {
   cacheSize: string;
   /** Waiting requests per replica before the scaler adds one. */
   targetQueueDepth?: number;
+  /** With `replicas.min` 0: how long a request is held while the first replica starts (default 600). */
+  coldStartHoldSeconds?: number;
 }
 
 export interface LlmServiceArgs {
@@ -46,9 +66,16 @@ export interface LlmServiceArgs {
   route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
   autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
-  /** Serve HTTPS with this certificate (unset: plain HTTP, which only `local` may ask for). */
   tls?: RuntimeTls;
+  /**
+   * The KEDA HTTP add-on (http-add-on.ts) in `namespace`: a model with `replicas.min` 0 is routed through its
+   * interceptor, which holds requests while the model has no ready replica.
+   */
+  scaleFromZero?: { namespace: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
+
+/** How long a request to a model at zero replicas is held by default (the config key's default). */
+export const DEFAULT_COLD_START_HOLD_SECONDS = 600;
 
 /** The runtime's serving certificate: a cert-manager Secret (`tls.crt`, `tls.key`) and the CA that signed it. */
 export interface RuntimeTls {
@@ -78,7 +105,9 @@ export const runtimeTlsSecret = (model: string) => `${model}-tls`;
 /** Longest request (a long streamed generation) the gateway lets through. */
 export const DEFAULT_REQUEST_TIMEOUT = "600s";
 
-export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" | "autoscaling" | "drainSeconds">): string[] {
+export function validateLlmService(
+  args: Pick<LlmServiceArgs, "model" | "route" | "autoscaling" | "drainSeconds" | "scaleFromZero">,
+): string[] {
   const out: string[] = [];
   const { replicas } = args.model;
   if (replicas.min > replicas.max)
@@ -86,8 +115,16 @@ export function validateLlmService(args: Pick<LlmServiceArgs, "model" | "route" 
   if (replicas.min === 0 && args.autoscaling === undefined)
     out.push("model.replicas.min 0 needs autoscaling: without a scaler nothing brings the model back");
   if (replicas.min === 0 && args.route === undefined)
-    out.push("model.replicas.min 0 needs route: the gateway's request metrics are what wakes a model at zero");
+    out.push("model.replicas.min 0 needs route: requests reach a model at zero through the gateway's route");
+  if (replicas.min === 0 && args.scaleFromZero === undefined)
+    out.push(
+      "model.replicas.min 0 needs scaleFromZero: without the interceptor a request at zero replicas fails instead of waiting",
+    );
   if (args.drainSeconds !== undefined && args.drainSeconds < 1) out.push(`drainSeconds must be >= 1, got ${args.drainSeconds}`);
+  if (startupBudget(args.model.cacheSize) === undefined)
+    out.push(
+      `model.cacheSize ${args.model.cacheSize} is beyond the start-up budget table (up to ${STARTUP_BUDGETS[STARTUP_BUDGETS.length - 1].sizeGiB}Gi, components/serving/startup-budget.ts)`,
+    );
   return out;
 }
 
@@ -150,18 +187,6 @@ export function topologySpread(labels: Record<string, string>) {
 }
 const DEFAULT_TARGET_QUEUE_DEPTH = 4;
 
-/** Model load can take minutes on a cold cache: up to 15 minutes of startup before liveness starts. */
-export const STARTUP_PROBE = { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10, failureThreshold: 90 };
-
-/**
- * What a cold start may take before the startup probe even begins, in seconds. Budgets, not measurements:
- * a GPU node from zero (autoscaler reaction plus instance boot and join, about 5 min), its driver and device
- * plugin (GPU operator driver install, about 10 min), and the image plus model fetch by the init container
- * (tens of GB from an object store, 20 min).
- */
-export const COLD_START_BUDGET_SECONDS = { nodeProvisioning: 300, gpuDriver: 600, imageAndModelFetch: 1200 };
-
-/** Worst case the startup probe allows: initial delay plus every failed attempt (Kubernetes' own arithmetic). */
 /** A probe that speaks HTTPS when the runtime does (the kubelet does not verify the certificate). */
 export function probeFor<P extends { httpGet: Record<string, unknown> }>(probe: P, tls: boolean): P {
   return tls ? { ...probe, httpGet: { ...probe.httpGet, scheme: "HTTPS" } } : probe;
@@ -180,29 +205,16 @@ export function listenArgs(tls: boolean): string[] {
   ];
 }
 
-export function startupWorstCaseSeconds(probe: {
-  initialDelaySeconds?: number;
-  periodSeconds?: number;
-  failureThreshold?: number;
-}) {
-  return (probe.initialDelaySeconds ?? 0) + (probe.failureThreshold ?? 3) * (probe.periodSeconds ?? 10);
-}
-
-/**
- * Pulumi's wait for the Deployment (its default is 10 minutes, shorter than the probe alone allows): the probe's
- * worst case plus the cold-start budget, plus a margin, so a slow but healthy first start is never failed.
- */
-export function deploymentTimeouts(probe = STARTUP_PROBE): { create: string; update: string } {
-  const b = COLD_START_BUDGET_SECONDS;
-  const seconds = startupWorstCaseSeconds(probe) + b.nodeProvisioning + b.gpuDriver + b.imageAndModelFetch + 300;
-  const minutes = `${Math.ceil(seconds / 60)}m`;
-  return { create: minutes, update: minutes };
-}
+export { startupWorstCaseSeconds } from "./startup-budget";
 
 export class LlmService extends pulumi.ComponentResource {
   readonly deployment: k8s.apps.v1.Deployment;
   readonly service: k8s.core.v1.Service;
   readonly labels: Record<string, string>;
+  /** The cluster's shared copy of this model's version, where the cluster has a shared class and the model is pinned. */
+  readonly cache?: ModelCache;
+  /** The interceptor's routing entry (HTTPScaledObject) of a model that scales from zero. */
+  readonly heldRoute?: k8s.apiextensions.CustomResource;
   /** How long Pulumi waits for the Deployment to become ready (derived from the startup probe). */
   readonly timeouts: { create: string; update: string };
 
@@ -231,7 +243,27 @@ export class LlmService extends pulumi.ComponentResource {
     const onGpu = Object.keys(gpuLimits).length > 0;
     const tls = args.tls !== undefined;
 
-    this.timeouts = deploymentTimeouts(STARTUP_PROBE);
+    // The start-up budget of this model's size decides the probe and every wait (startup-budget.ts).
+    const budget = startupBudget(model.cacheSize)!;
+    const probe = startupProbe(budget);
+    const cache = (this.cache = usesSharedCache(cluster, model.source)
+      ? new ModelCache(
+          `${name}-cache`,
+          {
+            cluster,
+            namespace: args.namespace,
+            model: model.name,
+            source: model.source,
+            image: args.image,
+            size: model.cacheSize,
+            budget,
+            serviceAccount: args.serviceAccount,
+          },
+          { parent: this },
+        )
+      : undefined);
+    const fetchInPod = !cache && isFetched(model.source);
+    this.timeouts = deploymentTimeouts(probe, fetchInPod ? budget.fetchSeconds : 0);
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
@@ -261,7 +293,8 @@ export class LlmService extends pulumi.ComponentResource {
               topologySpreadConstraints: topologySpread(this.labels),
               nodeSelector: onGpu ? cluster.gpu.nodeSelector : undefined,
               tolerations: onGpu ? cluster.gpu.tolerations : undefined,
-              initContainers: modelFetchContainer(model.source, "model"),
+              // With the shared cache the Job has fetched and verified the model; otherwise each pod fetches its own.
+              initContainers: cache ? [] : modelFetchContainer(model.source, "model", args.image),
               containers: [
                 {
                   name: "runtime",
@@ -304,7 +337,7 @@ export class LlmService extends pulumi.ComponentResource {
                     { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
                     tls,
                   ),
-                  startupProbe: probeFor(STARTUP_PROBE, tls),
+                  startupProbe: probeFor(probe, tls),
                   volumeMounts: [
                     { name: "model", mountPath: MODEL_MOUNT, readOnly: model.source.kind !== "demo" },
                     { name: "api-keys", mountPath: KEYS_DIR, readOnly: true },
@@ -314,7 +347,9 @@ export class LlmService extends pulumi.ComponentResource {
                 },
               ],
               volumes: [
-                modelVolume(model.source, "model", { storageClass: cluster.storageClass, size: model.cacheSize }),
+                cache
+                  ? { name: "model", persistentVolumeClaim: { claimName: cache.claimName, readOnly: true } }
+                  : modelVolume(model.source, "model", { storageClass: cluster.storageClass, size: model.cacheSize }),
                 { name: "api-keys", secret: { secretName: keys.metadata.name, defaultMode: 0o440 } },
                 { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
                 ...(args.tls ? [{ name: "tls", secret: { secretName: args.tls.secretName, defaultMode: 0o440 } }] : []),
@@ -323,7 +358,12 @@ export class LlmService extends pulumi.ComponentResource {
           },
         },
       },
-      { ...child, dependsOn: [...cluster.ready, ...(args.tls?.dependsOn ?? [])], customTimeouts: this.timeouts },
+      // Pods start only once the certificate exists and the cache Job has completed (Pulumi waits for a Job to succeed).
+      {
+        ...child,
+        dependsOn: [...cluster.ready, ...(args.tls?.dependsOn ?? []), ...(cache ? [cache.job] : [])],
+        customTimeouts: this.timeouts,
+      },
     );
 
     this.service = new k8s.core.v1.Service(
@@ -351,7 +391,8 @@ export class LlmService extends pulumi.ComponentResource {
       );
     }
 
-    const store = storeEndpoint(model.source);
+    // Pods that fetch their own copy reach the store; on the shared cache only the Job does.
+    const store = cache ? undefined : storeEndpoint(model.source);
     if (store)
       modelStoreEgress(
         `${name}-model-store`,
@@ -359,9 +400,55 @@ export class LlmService extends pulumi.ComponentResource {
         child,
       );
 
+    // At zero replicas the gateway routes through the HTTP add-on's interceptor, which holds each request until
+    // a replica is ready; the gateway's own timeout covers the hold plus the longest generation.
+    const fromZero = model.replicas.min === 0 && args.scaleFromZero ? args.scaleFromZero : undefined;
+    const holdSeconds = model.coldStartHoldSeconds ?? DEFAULT_COLD_START_HOLD_SECONDS;
+    const requestTimeout = args.route?.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
+    if (fromZero && args.route) {
+      const held = heldRoute(
+        `${name}-held`,
+        {
+          name: model.name,
+          namespace: args.namespace,
+          hostname: args.route.hostname,
+          pathPrefixes: PUBLIC_PATH_PREFIXES,
+          deploymentName: this.deployment.metadata.name,
+          service: this.service.metadata.name,
+          port: RUNTIME_PORT,
+          replicas: model.replicas,
+          holdSeconds,
+          responseHeaderSeconds: gatewayDurationSeconds(requestTimeout),
+        },
+        { ...child, dependsOn: [...cluster.ready, ...(fromZero.dependsOn ?? [])] },
+      );
+      this.heldRoute = held;
+      // The interceptor (in KEDA's namespace) is this model's only client besides the gateway and Prometheus.
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-from-interceptor`,
+        {
+          metadata: { namespace: args.namespace, labels: this.labels },
+          spec: {
+            podSelector: { matchLabels: this.labels },
+            policyTypes: ["Ingress"],
+            ingress: [
+              {
+                from: [inNamespace(fromZero.namespace, INTERCEPTOR_POD_LABELS)],
+                ports: [{ protocol: "TCP", port: RUNTIME_PORT }],
+              },
+            ],
+          },
+        },
+        child,
+      );
+    }
+
     if (args.route) {
       // The route and its policy are Gateway API / Envoy Gateway objects: wait for their CRDs.
-      const routeOpts = { ...child, dependsOn: [...cluster.ready, ...(args.route.dependsOn ?? [])] };
+      const routeOpts = {
+        ...child,
+        dependsOn: [...cluster.ready, ...(args.route.dependsOn ?? []), ...(fromZero?.dependsOn ?? [])],
+      };
       httpsRoute(
         `${name}-route`,
         {
@@ -369,8 +456,10 @@ export class LlmService extends pulumi.ComponentResource {
           namespace: args.namespace,
           hostname: args.route.hostname,
           listener: args.route.listener,
-          backend: { service: this.service.metadata.name, port: RUNTIME_PORT },
-          requestTimeout: args.route.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+          backend: fromZero
+            ? { service: INTERCEPTOR.service, port: INTERCEPTOR.port, namespace: fromZero.namespace }
+            : { service: this.service.metadata.name, port: RUNTIME_PORT },
+          requestTimeout: fromZero ? `${holdSeconds + gatewayDurationSeconds(requestTimeout)}s` : requestTimeout,
           labels: this.labels,
           separateReads: true,
         },
@@ -402,9 +491,17 @@ export class LlmService extends pulumi.ComponentResource {
           targetQueueDepth: model.targetQueueDepth ?? DEFAULT_TARGET_QUEUE_DEPTH,
           maxConcurrent: model.maxConcurrent,
           prometheusUrl: args.autoscaling.prometheusUrl,
-          route: args.route ? { namespace: args.namespace, name: model.name } : undefined,
+          scaleFromZero: fromZero ? { scalerNamespace: fromZero.namespace, httpScaledObject: model.name } : undefined,
         },
-        { ...child, dependsOn: [...cluster.ready, this.deployment, ...(args.autoscaling.dependsOn ?? [])] },
+        {
+          ...child,
+          dependsOn: [
+            ...cluster.ready,
+            this.deployment,
+            ...(args.autoscaling.dependsOn ?? []),
+            ...(this.heldRoute ? [this.heldRoute] : []),
+          ],
+        },
       );
     this.registerOutputs({ service: this.service.metadata.name });
   }

@@ -13,6 +13,17 @@ export const ENVOY_GATEWAY_API = "gateway.envoyproxy.io/v1alpha1";
  */
 export const PUBLIC_PATH_PREFIXES = ["/v1"] as const;
 
+/** Seconds in a Gateway API duration (GEP-2257: `600s`, `1h30m`, `500ms`); throws on anything else. */
+export function gatewayDurationSeconds(duration: string): number {
+  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(duration))
+    throw new Error(`'${duration}' is not a Gateway API duration such as 600s`);
+  const unit = { h: 3600, m: 60, s: 1, ms: 0.001 } as const;
+  return [...duration.matchAll(/([0-9]+)(ms|h|m|s)/g)].reduce(
+    (sum, [, n, u]) => sum + Number(n) * unit[u as keyof typeof unit],
+    0,
+  );
+}
+
 /** Where routes attach: the gateway's HTTPS listener. */
 export interface ListenerRef {
   gatewayName: string;
@@ -26,7 +37,8 @@ export interface RouteArgs {
   namespace: pulumi.Input<string>;
   hostname: string;
   listener: ListenerRef;
-  backend: { service: pulumi.Input<string>; port: number };
+  /** `namespace`: a Service in another namespace (which must grant it with a ReferenceGrant). */
+  backend: { service: pulumi.Input<string>; port: number; namespace?: string };
   /**
    * Whole-request timeout. Streaming completions hold the request open while tokens flow, so this bounds
    * the longest generation rather than a network round trip.
@@ -80,7 +92,13 @@ export function routeRules(args: Pick<RouteArgs, "backend" | "requestTimeout" | 
   const rule = (name: string | undefined, method?: "GET") => ({
     ...(name ? { name } : {}),
     matches: prefixes.map((value) => ({ path: { type: "PathPrefix", value }, ...(method ? { method } : {}) })),
-    backendRefs: [{ name: args.backend.service, port: args.backend.port }],
+    backendRefs: [
+      {
+        name: args.backend.service,
+        port: args.backend.port,
+        ...(args.backend.namespace ? { namespace: args.backend.namespace } : {}),
+      },
+    ],
     timeouts: { request: args.requestTimeout, backendRequest: args.requestTimeout },
   });
   return args.separateReads ? [rule(READS_RULE, "GET"), rule(API_RULE)] : [rule(undefined)];

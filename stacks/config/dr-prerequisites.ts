@@ -4,8 +4,8 @@
  * not lean on prod's region, which is exactly what is gone when it is needed.
  *
  * Usage (dr.yml): npx tsx stacks/config/dr-prerequisites.ts [dr] [prod]
- * Prints one prerequisite per line (`s3 <uri>`, `azure-blob <uri>`, `https <uri>`, `image <ref>`) for the
- * workflow to check with the cloud's CLI; exit 1 with the reasons when dr depends on prod's region.
+ * Prints one prerequisite per line (`s3 <uri>`, `azure-blob <uri>`, `https <uri>`, `image <ref>`; a pinned
+ * model as its version folder) for the workflow to check with the cloud's CLI; exit 1 with the reasons when dr depends on prod's region.
  */
 import type { ModelSource, Settings } from "./schema";
 import { settingsOf } from "./promotion";
@@ -25,13 +25,17 @@ function sourcesOf(settings: Settings): { model: string; cluster: string; source
   );
 }
 
+/** The pinned version folder (`<prefix>/<version>/`, holding model-manifest.json), or the prefix when unpinned. */
+const artifactFolder = (source: { uri: string; version?: string }) =>
+  source.version === undefined ? source.uri : `${source.uri.replace(/\/+$/, "")}/${source.version}/`;
+
 export function drPrerequisites(settings: Settings): Prerequisite[] {
   const found = new Map<string, Prerequisite>();
   const add = (p: Prerequisite) => found.set(`${p.kind} ${p.target}`, p);
   for (const { source } of sourcesOf(settings)) {
     // A PVC lives in the cluster that pulumi up creates, and the demo model is built in: nothing to check.
-    if (source.kind === "s3") add({ kind: "s3", target: source.uri });
-    if (source.kind === "azureBlob") add({ kind: "azure-blob", target: source.uri });
+    if (source.kind === "s3") add({ kind: "s3", target: artifactFolder(source) });
+    if (source.kind === "azureBlob") add({ kind: "azure-blob", target: artifactFolder(source) });
     if (source.kind === "https") add({ kind: "https", target: source.uri });
   }
   add({ kind: "image", target: settings.runtime.image });

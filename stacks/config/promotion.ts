@@ -42,6 +42,17 @@ export function imageIdentity(ref: string): string {
   return isRegistryHost ? rest.join("/") : ref;
 }
 
+/**
+ * What identifies a model's artifact regardless of where it is stored: each distinct version and digest its
+ * sources pin (`source` and every `sourceByCluster` entry), as `<version>@<digest>`.
+ */
+export function modelArtifacts(model: unknown): unknown {
+  if (!isObject(model)) return model;
+  const sources = [model.source, ...(isObject(model.sourceByCluster) ? Object.values(model.sourceByCluster) : [])];
+  const pins = sources.filter(isObject).map((s) => `${String(s.version ?? "unpinned")}@${String(s.digest ?? "unpinned")}`);
+  return { artifacts: [...new Set(pins)].sort() };
+}
+
 export const MUST_MATCH: readonly PromotionRule[] = [
   {
     path: "runtime",
@@ -53,6 +64,14 @@ export const MUST_MATCH: readonly PromotionRule[] = [
       "bump it in every stack file in one change",
   },
   { path: "models[*].name", scope: "chain", why: "the same models are promoted, and clients address them by these ids" },
+  {
+    path: "models",
+    scope: "chain",
+    normalize: (models) => (Array.isArray(models) ? models.map(modelArtifacts) : models),
+    why:
+      "the model artifact promoted to prod must be the one dev and staging tested: the same version and manifest digest " +
+      "(its bucket, container or claim is per region); bump it in every stack file in one change",
+  },
   {
     path: "tls.issuer.kind",
     scope: "chain",

@@ -105,6 +105,11 @@ const onpremCluster = z.strictObject({
   kubeconfigSecret: secretKeyName,
   context: z.string().min(1).optional(),
   storageClass: z.string().min(1),
+  /**
+   * A ReadWriteMany storage class (NFS, CephFS, ...) for the shared model cache: each model version is
+   * downloaded once per cluster. Unset: every pod copies the model into its own volume.
+   */
+  sharedStorageClass: z.string().min(1).optional(),
   gpuNodes: gpuNodes.default({
     labels: { "nvidia.com/gpu.present": "true" },
     taints: [{ key: "nvidia.com/gpu", effect: "NoSchedule" }],
@@ -264,12 +269,32 @@ export const SUBSTRATES: readonly Substrate[] = ["local", "onprem", "eks", "aks"
  */
 const egressCidrs = z.array(ipv4Cidr).min(1).optional();
 
+/**
+ * A published model artifact: the version folder under the source's prefix (`<prefix>/<version>/`) and the
+ * SHA-256 of its `model-manifest.json` (the artifact's digest, printed by `llm-model publish`). Optional in
+ * the schema; validateModelPins requires both outside `local` and `dev`.
+ */
+export const MODEL_DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+const artifactPin = {
+  version: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+      error: "must be a model version folder name: letters, digits, '.', '_' and '-', 1-64 characters, such as 2026-11-28.1",
+    })
+    .optional(),
+  digest: z
+    .string()
+    .regex(MODEL_DIGEST_PATTERN, { error: "must be sha256:<64 lower-case hex digits>, the digest `llm-model publish` prints" })
+    .optional(),
+};
+
 const modelSource = z.discriminatedUnion("kind", [
   /** The runtime's built-in random-weight demo model: for `local` and smoke tests only. */
   z.strictObject({ kind: z.literal("demo") }),
   z.strictObject({
     kind: z.literal("s3"),
     uri: z.string().regex(/^s3:\/\/[a-z0-9.-]{3,63}(\/.*)?$/, { error: "must be s3://bucket/prefix" }),
+    ...artifactPin,
     egressCidrs,
   }),
   z.strictObject({
@@ -277,15 +302,21 @@ const modelSource = z.discriminatedUnion("kind", [
     uri: z.string().regex(/^https:\/\/[a-z0-9]{3,24}\.blob\.core\.windows\.net\/[a-z0-9-]{3,63}(\/.*)?$/, {
       error: "must be https://<account>.blob.core.windows.net/<container>/<prefix>",
     }),
+    ...artifactPin,
     egressCidrs,
   }),
   z.strictObject({
     kind: z.literal("https"),
+    /** A .tar.gz of the artifact folder; the runtime checks it against `digest` at load. */
     uri: z.url({ protocol: /^https$/, error: "must be an https:// URL" }),
+    ...artifactPin,
     egressCidrs,
   }),
-  /** A PersistentVolumeClaim that already holds the model folder (on-prem NFS, for instance). */
-  z.strictObject({ kind: z.literal("pvc"), claimName: dnsLabel, subPath: z.string().default("") }),
+  /**
+   * A PersistentVolumeClaim that already holds the artifact folder (on-prem NFS, for instance): `subPath` ends
+   * in the version folder; the runtime refuses the folder unless its manifest has `digest`.
+   */
+  z.strictObject({ kind: z.literal("pvc"), claimName: dnsLabel, subPath: z.string().default(""), ...artifactPin }),
 ]);
 export type ModelSource = z.infer<typeof modelSource>;
 
@@ -323,8 +354,13 @@ const modelSchema = z.strictObject({
   targetQueueDepth: z.number().int().min(1).max(1000).default(4),
   maxConcurrent: z.number().int().min(1).max(256).default(8),
   maxQueue: z.number().int().min(0).max(10000).default(64),
-  /** Size of the model cache volume the init container fills. */
+  /** Size of the model cache volume (the cluster's shared one, or each pod's own copy). */
   cacheSize: memoryQuantity.default("40Gi"),
+  /**
+   * With `replicas.min: 0`: how long the scale-from-zero proxy holds a request while the first replica starts
+   * (node, model and all); after it the client gets 504. Covers the start-up budget in docs/model-delivery.md.
+   */
+  coldStartHoldSeconds: z.number().int().min(30).max(3600).default(600),
   /** Clusters that serve this model; unset means every cluster of the stack. */
   clusters: z.array(dnsLabel).optional(),
   /** Peak traffic each serving cluster must carry and its latency objectives: the capacity planner sizes for it. */

@@ -455,6 +455,55 @@ export function validateModelStores(settings: Pick<Settings, "clusters" | "model
   return issues;
 }
 
+/** Environments where a model source may float (no version and digest): nothing there is promoted as tested. */
+export const UNPINNED_MODEL_ENVIRONMENTS: readonly Environment[] = ["local", "dev"];
+
+/**
+ * Every served model is a pinned artifact outside `local` and `dev`: each source (and per-cluster source)
+ * names the version folder and the manifest digest, all of a model's sources pin the same artifact (only its
+ * location differs per cluster), and a pvc source's subPath ends in the pinned version folder.
+ */
+export function validateModelPins(settings: Pick<Settings, "environment" | "models">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const mustPin = !UNPINNED_MODEL_ENVIRONMENTS.includes(settings.environment);
+  settings.models.forEach((m, i) => {
+    const sources: [Path, ModelSource][] = [
+      [["models", i, "source"], m.source],
+      ...Object.entries(m.sourceByCluster).map(([c, src]): [Path, ModelSource] => [["models", i, "sourceByCluster", c], src]),
+    ];
+    for (const [path, src] of sources) {
+      if (src.kind === "demo") continue;
+      for (const key of ["version", "digest"] as const)
+        if (mustPin && src[key] === undefined)
+          issues.push({
+            path: [...path, key],
+            message: `is required in '${settings.environment}': pin the model artifact (version folder and manifest digest, printed by \`llm-model publish\`); only ${UNPINNED_MODEL_ENVIRONMENTS.join(" and ")} may serve an unpinned source`,
+          });
+      if ((src.version === undefined) !== (src.digest === undefined))
+        issues.push({
+          path: [...path, src.version === undefined ? "version" : "digest"],
+          message: "is required with the other: a version without its digest (or a digest without its version) pins nothing",
+        });
+      if (src.kind === "pvc" && src.version !== undefined && src.subPath.split("/").filter(Boolean).pop() !== src.version)
+        issues.push({
+          path: [...path, "subPath"],
+          message: `must end in the pinned version folder '${src.version}' (the claim holds <prefix>/<version>/ as published)`,
+          value: src.subPath,
+        });
+    }
+    const [, first] = sources[0];
+    if (first.kind === "demo") return;
+    for (const [path, src] of sources.slice(1))
+      if (src.kind !== "demo" && (src.version !== first.version || src.digest !== first.digest))
+        issues.push({
+          path: [...path, "digest"],
+          message: `must pin the same artifact as models[${i}].source (${first.version ?? "no version"} ${first.digest ?? "no digest"}): every cluster serves the model that was tested`,
+          value: src.digest,
+        });
+  });
+  return issues;
+}
+
 /** In environment dr, an ECR image is pulled from a dr cluster's own region, never from the primary's. */
 export function validateImageLocality(settings: Pick<Settings, "clusters" | "environment" | "runtime">): ConfigIssue[] {
   if (settings.environment !== "dr") return [];
@@ -727,6 +776,7 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateNetworkOverlaps(settings),
     ...validateDisasterRecovery(settings),
     ...validateModelStores(settings),
+    ...validateModelPins(settings),
     ...validateImageLocality(settings),
     ...validateModelFitsPools(settings),
     ...validateCapacityTargets(settings),

@@ -293,7 +293,8 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
 }
 
 /** Which upstream reference policy each in-cluster controller's permissions are compared with. */
-export type ControllerPolicy = "loadBalancerController" | "clusterAutoscaler" | "ebsCsiKms" | "certManagerRoute53";
+export type ControllerPolicy =
+  "loadBalancerController" | "clusterAutoscaler" | "ebsCsiKms" | "certManagerRoute53" | "efsCsiController";
 
 /**
  * Every known difference between a controller's policy here and its upstream reference (fixtures under
@@ -372,6 +373,18 @@ export const IAM_DEVIATIONS: readonly {
     actions: ["kms:ListGrants", "kms:RevokeGrant", "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"],
     reason:
       "the EKS user guide's KMS statement for the driver, a superset of the driver docs' example; the cluster key only, grants only for AWS resources",
+  },
+  {
+    policy: "efsCsiController",
+    kind: "missing",
+    actions: [
+      "s3files:ListAccessPoints",
+      "s3files:ListFileSystems",
+      "s3files:CreateAccessPoint",
+      "s3files:TagResource",
+      "s3files:DeleteAccessPoint",
+    ],
+    reason: "Amazon S3 Files volumes; the model cache provisions EFS access points only",
   },
   {
     policy: "certManagerRoute53",

@@ -1,6 +1,7 @@
 /**
  * EksCluster: an EKS GPU cluster with everything the Kubernetes layer assumes (network, encryption, node
- * pools that scale from zero, add-ons, load balancer controller, artifacts, workload identities), returned
+ * pools that scale from zero, add-ons, load balancer controller, artifacts, the EFS model cache, workload
+ * identities), returned
  * as the same `ClusterRecord` the on-prem and local clusters return.
  */
 import * as aws from "@pulumi/aws";
@@ -10,6 +11,7 @@ import { GPU_NODE_LABELS, gpuFacts, type ClusterRecord } from "../record";
 import { CERT_MANAGER_IDENTITY, SERVING_IDENTITY } from "../workload-identity";
 import { createControllers, createNodeAddons, createStorageClass, createWorkloadAddons } from "./addons";
 import { createArtifacts } from "./artifacts";
+import { createEfsStorageClass, createModelFileSystem } from "./efs";
 import { createControlPlane, kubeconfig, logGroupName } from "./cluster";
 import { certManagerDnsPolicy, modelReaderPolicy, podIdentity } from "./identity";
 import { autoScalingServiceLinkedRole, createKey } from "./kms";
@@ -168,6 +170,21 @@ export class EksCluster extends pulumi.ComponentResource {
     );
     const storageClass = createStorageClass(name, key.arn, { ...child, provider, dependsOn: workloadAddons });
     const controllers = createControllers(name, addonSpec, child, { provider, after: [...workloadAddons] });
+    // The shared model cache: each model version is downloaded once per cluster, not once per pod.
+    const efs = createModelFileSystem(
+      name,
+      {
+        region,
+        clusterName: cluster.name,
+        vpcId: network.vpc.id,
+        vpcCidr: args.vpcCidr,
+        privateSubnetIds: network.privateSubnetIds,
+        keyArn: key.arn,
+        tags,
+      },
+      { ...child, dependsOn: [nodes.system] },
+    );
+    const sharedStorageClass = createEfsStorageClass(name, efs.fileSystem.id, { ...child, provider, dependsOn: [efs.driver] });
 
     const artifacts = createArtifacts(
       name,
@@ -228,12 +245,13 @@ export class EksCluster extends pulumi.ComponentResource {
       // The AL2023 NVIDIA AMI ships the driver and container toolkit, not the device plugin or DCGM exporter.
       gpu: gpuFacts(GPU_NODE_LABELS, [GPU_TAINT], { installOperator: true, driverPreinstalled: true }),
       storageClass: storageClass.metadata.name,
+      sharedCache: { storageClass: sharedStorageClass.metadata.name },
       loadBalancer: {
         annotations: { ...nlbAnnotations(args.loadBalancer.scheme), ...args.loadBalancer.annotations },
         scheme: args.loadBalancer.scheme,
       },
       kmsKeyArn: key.arn,
-      ready: [...nodes.gpu, ...workloadAddons, storageClass, ...controllers.releases, serving.association],
+      ready: [...nodes.gpu, ...workloadAddons, storageClass, sharedStorageClass, ...controllers.releases, serving.association],
       identities: {
         serving: identity(SERVING_IDENTITY),
         certManager: certManager ? identity(CERT_MANAGER_IDENTITY) : undefined,

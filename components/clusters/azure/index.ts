@@ -8,6 +8,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as resources from "@pulumi/azure-native/resources";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { NON_ROOT_UID } from "../../security/pod-security";
 import { GPU_NODE_LABELS, gpuFacts, type ClusterRecord } from "../record";
 import { CERT_MANAGER_IDENTITY, SERVING_IDENTITY, type ServiceAccountRef } from "../workload-identity";
 import { createArtifacts } from "./artifacts";
@@ -48,6 +49,8 @@ export interface AksClusterArgs {
 
 /** The encrypted default storage class this component creates. */
 export const STORAGE_CLASS = "managed-csi-cmk";
+/** The ReadWriteMany class of the shared model cache. */
+export const AZURE_FILES_STORAGE_CLASS = "azurefile-models";
 
 export function checkAksArgs(name: string, args: AksClusterArgs): void {
   const problems: string[] = [];
@@ -268,18 +271,44 @@ export class AksCluster extends pulumi.ComponentResource {
       { ...child, provider },
     );
 
+    // The shared model cache: Azure Files premium over SMB 3 (encrypted in transit), owned by the runtime's
+    // UID with no access for others (the built-in azurefile-csi-premium class mounts everything 0777).
+    const sharedStorageClass = new k8s.storage.v1.StorageClass(
+      `${name}-${AZURE_FILES_STORAGE_CLASS}`,
+      {
+        metadata: { name: AZURE_FILES_STORAGE_CLASS },
+        provisioner: "file.csi.azure.com",
+        parameters: { skuName: "Premium_LRS", protocol: "smb" },
+        mountOptions: [
+          "dir_mode=0750",
+          "file_mode=0640",
+          `uid=${NON_ROOT_UID}`,
+          `gid=${NON_ROOT_UID}`,
+          "mfsymlinks",
+          "cache=strict",
+          "nosharesock",
+          "actimeo=30",
+        ],
+        reclaimPolicy: "Delete",
+        volumeBindingMode: "Immediate",
+      },
+      { ...child, provider },
+    );
+
     this.record = {
       name,
       substrate: "aks",
       provider,
       gpu: gpuFacts(GPU_NODE_LABELS, [GPU_TAINT], { installOperator: true, driverPreinstalled: args.gpuDriver === "aks" }),
       storageClass: storageClass.metadata.name,
+      // Premium file shares start at 100 GiB.
+      sharedCache: { storageClass: sharedStorageClass.metadata.name, minimumSize: "100Gi" },
       loadBalancer: {
         annotations: { ...azureLbAnnotations(args.loadBalancer.scheme), ...args.loadBalancer.annotations },
         scheme: args.loadBalancer.scheme,
       },
       kmsKeyArn: kmsKey.keyUri,
-      ready: [...gpuPools, storageClass, acrPull, modelRead, federation, ...(certManager?.ready ?? [])],
+      ready: [...gpuPools, storageClass, sharedStorageClass, acrPull, modelRead, federation, ...(certManager?.ready ?? [])],
       identities: {
         serving: workloadIdentity(SERVING_IDENTITY, servingId),
         certManager: certManager ? workloadIdentity(CERT_MANAGER_IDENTITY, certManager.id) : undefined,

@@ -8,6 +8,8 @@ export interface OnPremClusterArgs {
   kubeconfig: pulumi.Input<string>;
   context?: string;
   storageClass: string;
+  /** A ReadWriteMany class (NFS, CephFS) for the shared model cache; unset: per-pod copies. */
+  sharedStorageClass?: string;
   gpuNodes: {
     labels: Record<string, string>;
     taints: TaintSpec[];
@@ -34,6 +36,7 @@ export class OnPremCluster extends pulumi.ComponentResource {
         installOperator: args.gpuNodes.devicePlugin === "gpu-operator",
       }),
       storageClass: args.storageClass,
+      sharedCache: args.sharedStorageClass ? { storageClass: args.sharedStorageClass } : undefined,
       loadBalancer: args.loadBalancer,
       ready: [],
     };

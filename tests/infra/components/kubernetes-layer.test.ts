@@ -262,3 +262,25 @@ test("backendTls false (local only): plain HTTP inside the cluster, no internal 
   const sm = find(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "c1-observability-runtime-monitor");
   assert.equal(get((get(sm.inputs, "spec", "endpoints") as unknown[])[0], "scheme"), "http");
 });
+
+test("the KEDA HTTP add-on only where a model may scale to zero, with the keda quota raised for its pods", async () => {
+  const quotaPods = (resources: Awaited<ReturnType<typeof layer>>) =>
+    Number(get(find(resources, "kubernetes:core/v1:ResourceQuota", "c1-ns-keda-quota").inputs, "spec", "hard", "pods"));
+  const always = await layer(() => gpuCluster());
+  assert.ok(!releases(always).includes("keda-add-ons-http"));
+  const atZero = await layer(() => gpuCluster(), { models: [{ ...model, replicas: { min: 0, max: 2 } }] });
+  assert.ok(releases(atZero).includes("keda-add-ons-http"));
+  assert.ok(quotaPods(atZero) > quotaPods(always));
+  assert.equal(ofType(atZero, "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject").length, 1);
+});
+
+test("a pinned model on a cluster with a shared class is fetched once by a Job; the serving quota counts its claims", async () => {
+  const pinned = {
+    ...model,
+    source: { kind: "s3" as const, uri: "s3://bucket/m1", version: "v1", digest: `sha256:${"a".repeat(64)}` },
+  };
+  const resources = await layer(() => gpuCluster({ sharedCache: { storageClass: "nfs-rwx" } }), { models: [pinned] });
+  assert.equal(ofType(resources, "kubernetes:batch/v1:Job").length, 1);
+  const hard = get(find(resources, "kubernetes:core/v1:ResourceQuota", "c1-ns-llm-serving-quota").inputs, "spec", "hard");
+  assert.equal(get(hard, "requests.storage"), "80Gi");
+});

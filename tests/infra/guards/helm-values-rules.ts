@@ -36,6 +36,20 @@ export const CHART_RULES: Record<string, ChartRule> = {
     },
   },
   keda: { fixture: "keda", freeForm: [resources("resources.*")] },
+  "keda-add-ons-http": {
+    fixture: "keda-add-ons-http",
+    freeForm: [
+      resources("operator.resources"),
+      resources("scaler.resources"),
+      resources("interceptor.resources"),
+      // The chart documents the restricted fields only as comments; the maps are copied into the pod specs.
+      {
+        path: "podSecurityContext",
+        why: "PodSecurityContext copied verbatim into every pod (templates read podSecurityContext)",
+      },
+      { path: "securityContext", why: "SecurityContext copied verbatim into every container (templates read securityContext)" },
+    ],
+  },
   "gpu-operator": {
     fixture: "gpu-operator",
     freeForm: [],
@@ -58,6 +72,7 @@ export const PINS: Record<string, string> = {
   "gateway-helm": CHARTS.envoyGateway.version,
   "kube-prometheus-stack": CHARTS.kubePrometheusStack.version,
   keda: CHARTS.keda.version,
+  "keda-add-ons-http": CHARTS.kedaHttpAddOn.version,
   "gpu-operator": CHARTS.gpuOperator.version,
   "aws-load-balancer-controller": AWS_CHARTS.loadBalancerController.version,
   "cluster-autoscaler": AWS_CHARTS.clusterAutoscaler.version,

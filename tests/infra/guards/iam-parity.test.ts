@@ -30,6 +30,7 @@ const REFERENCES: Record<ControllerPolicy, { fixture: Fixture; rolePolicy: strin
   clusterAutoscaler: { fixture: fixture("cluster-autoscaler"), rolePolicy: "c1-cluster-autoscaler" },
   ebsCsiKms: { fixture: fixture("ebs-csi-kms"), rolePolicy: "c1-ebs-csi" },
   certManagerRoute53: { fixture: fixture("cert-manager-route53"), rolePolicy: "c1-cert-manager" },
+  efsCsiController: { fixture: fixture("efs-csi-controller"), rolePolicy: "c1-efs-csi" },
 };
 
 const args: EksClusterArgs = {

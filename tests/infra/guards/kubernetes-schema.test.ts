@@ -40,6 +40,22 @@ describe("Kubernetes object schema guard", () => {
     assert.deepEqual(await validateResource({ type: Object.keys(NO_SCHEMA_ALLOWED)[0], name: "x", inputs: {} }), []);
   });
 
+  it("checks a group no package ships against its stored CRD schema, unknown fields included", async () => {
+    const type = "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject";
+    const spec = {
+      hosts: ["m1.example.com"],
+      scaleTargetRef: { name: "m1", service: "m1", port: 8080 },
+      timeouts: { conditionWait: "600s" },
+    };
+    assert.deepEqual(await validateResource({ type, name: "h", inputs: { metadata: { name: "m1" }, spec } }), []);
+    const [p] = await validateResource({
+      type,
+      name: "h",
+      inputs: { metadata: { name: "m1" }, spec: { ...spec, timeouts: { conditionWiat: "600s" } } },
+    });
+    assert.match(p.message, /\/spec\/timeouts: must NOT have additional properties .*conditionWiat/);
+  });
+
   it("substitutes masked secrets with values of the field's type", async () => {
     const problems = await validateResource({
       type: "kubernetes:core/v1:Secret",

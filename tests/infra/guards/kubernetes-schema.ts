@@ -23,6 +23,51 @@ const PACKAGES: Record<string, string> = {
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
+/**
+ * Groups no kubernetes-models package ships: validated against the CRD's own openAPIV3Schema, stored as a dated
+ * fixture (fixtures/crds/<group>-<version>-<Kind>.json) taken at the version the pinned chart installs.
+ */
+export const CRD_FIXTURES: readonly string[] = ["http.keda.sh-v1alpha1-HTTPScaledObject"];
+
+/**
+ * A CRD schema as the API server applies it, plus what pruning would otherwise hide: an object that lists its
+ * properties accepts no others (the API server drops unknown fields silently, so a typo would be lost).
+ */
+function closed(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closed);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema))
+    out[k] = k === "properties" ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, closed(s)])) : closed(v);
+  if (
+    out.type === "object" &&
+    out.properties &&
+    out.additionalProperties === undefined &&
+    !out["x-kubernetes-preserve-unknown-fields"]
+  )
+    out.additionalProperties = false;
+  return out;
+}
+
+async function crdModelFor(group: string, version: string, kind: string): Promise<ModelClass | undefined> {
+  const file = `${group}-${version}-${kind}`;
+  if (!CRD_FIXTURES.includes(file)) return undefined;
+  const [{ default: Ajv }, { readFileSync }, path] = await Promise.all([import("ajv"), import("node:fs"), import("node:path")]);
+  const fixture = JSON.parse(readFileSync(path.join(__dirname, "fixtures", "crds", `${file}.json`), "utf8")) as {
+    schema: object;
+  };
+  const schema = closed(fixture.schema) as Record<string, unknown>;
+  // metadata is the API server's ObjectMeta, not part of the CRD's schema.
+  (schema.properties as Record<string, unknown>).metadata = { type: "object" };
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+  return class {
+    constructor(private readonly data: unknown) {}
+    validate() {
+      if (!validate(this.data)) throw Object.assign(new Error("invalid"), { errors: validate.errors });
+    }
+  };
+}
+
 /** Kubernetes-provider resources that are not API objects, each with why no object schema applies. */
 export const NO_SCHEMA_ALLOWED: Record<string, string> = {
   // A Helm release is Pulumi's wrapper around `helm install`; its values are checked by the Helm values guard.
@@ -82,7 +127,7 @@ export async function validateResource(r: { type: string; name: string; inputs: 
   const resource = `${r.type}::${r.name}`;
   if (!r.type.startsWith("kubernetes:") || r.type in NO_SCHEMA_ALLOWED) return [];
   const t = parseToken(r.type);
-  const Model = t && (await modelFor(t.group, t.version, t.kind));
+  const Model = t && ((await modelFor(t.group, t.version, t.kind)) ?? (await crdModelFor(t.group, t.version, t.kind)));
   if (!t || !Model) return [{ resource, message: `no schema for ${r.type} in the kubernetes-models packages` }];
   const inputs = unmask(r.inputs) as Record<string, unknown>;
   // Pulumi fills apiVersion/kind from the type token; metadata.name is auto-named by the provider when unset.

@@ -53,11 +53,18 @@ test("the running target stays below the runtime's concurrency limit", () => {
   assert.equal(runningTarget(8), 6);
 });
 
-test("a model that may scale to zero also wakes on the gateway's requests for its route", () => {
-  const triggers = scalingTriggers({ ...args, replicas: { min: 0, max: 2 }, route: { namespace: "llm-serving", name: "m1" } });
+test("a model that may scale to zero also wakes on the requests the HTTP add-on's interceptor holds for it", () => {
+  const triggers = scalingTriggers({
+    ...args,
+    replicas: { min: 0, max: 2 },
+    scaleFromZero: { scalerNamespace: "keda", httpScaledObject: "m1" },
+  });
   assert.equal(triggers.length, 3);
-  assert.match(String(get(triggers[2], "metadata", "query")), /envoy_cluster_name=~"httproute\/llm-serving\/m1\/rule\/\.\*"/);
-  assert.equal(scalingTriggers(args).length, 2, "no gateway trigger when min >= 1");
+  assert.deepEqual(triggers[2], {
+    type: "external-push",
+    metadata: { scalerAddress: "keda-add-ons-http-external-scaler.keda:9090", httpScaledObject: "m1" },
+  });
+  assert.equal(scalingTriggers(args).length, 2, "no interceptor trigger when min >= 1");
 });
 
 test("the ScaledObject carries min/max replicas from config and targets the Deployment", async () => {
@@ -76,6 +83,6 @@ test("rejects bounds that cannot work, naming the inputs", () => {
     validateQueueScaling({ ...args, replicas: { min: 3, max: 2 } }).join(),
     /replicas.min \(3\) must be <= replicas.max \(2\)/,
   );
-  assert.match(validateQueueScaling({ ...args, replicas: { min: 0, max: 2 } }).join(), /replicas.min 0 needs route/);
+  assert.match(validateQueueScaling({ ...args, replicas: { min: 0, max: 2 } }).join(), /replicas.min 0 needs scaleFromZero/);
   assert.deepEqual(validateQueueScaling(args), []);
 });

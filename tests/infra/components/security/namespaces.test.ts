@@ -30,6 +30,25 @@ test("serving quota covers every model at max replicas plus one surge pod, GPUs 
   assert.equal(q["services.loadbalancers"], "0");
 });
 
+test("a model on the shared cache counts two versions' claims and its fill Job, not a copy per pod", () => {
+  const q = servingQuota(
+    [
+      {
+        cpu: "4",
+        memory: "16Gi",
+        gpus: 1,
+        sharedCache: { size: "100Gi", jobCpu: "1", jobMemory: "1Gi" },
+        replicas: { max: 3 },
+      },
+    ],
+    "nvidia.com/gpu",
+  );
+  assert.equal(q["requests.storage"], "200Gi");
+  assert.equal(q["requests.cpu"], "17"); // 4*4 + the Job's 1
+  assert.equal(q["limits.memory"], "65Gi"); // 16*4 + 1
+  assert.equal(q.pods, "5");
+});
+
 test("no GPU quota on CPU-only serving", () => {
   const q = servingQuota([{ cpu: "2", memory: "2Gi", gpus: 0, replicas: { max: 1 } }], "nvidia.com/gpu");
   assert.equal(q["requests.nvidia.com/gpu"], undefined);

@@ -4,7 +4,6 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import {
-  COLD_START_BUDGET_SECONDS,
   ENDPOINT_PROPAGATION_SECONDS,
   LlmService,
   podTermination,
@@ -18,6 +17,7 @@ import {
   validateLlmService,
 } from "../../../../components/serving/llm-service";
 import type { ModelSource } from "../../../../components/serving/model-source";
+import { NODE_BUDGET_SECONDS, startupBudget } from "../../../../components/serving/startup-budget";
 import { PASSIVE_HEALTH_CHECK } from "../../../../components/traffic/routes";
 import { capture, find, get, gpuCluster, isSecret, ofType, REPO_ROOT } from "../../helpers";
 import { durationSeconds, PULUMI_DEFAULT_WAIT_SECONDS } from "../../../../stacks/policy/rules-kubernetes";
@@ -372,8 +372,8 @@ test("Pulumi waits longer for the Deployment than its startup probe plus a cold 
     get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec", "containers") as unknown[]
   )[0];
   const probe = get(c, "startupProbe") as { initialDelaySeconds?: number; periodSeconds?: number; failureThreshold?: number };
-  const b = COLD_START_BUDGET_SECONDS;
-  const worst = startupWorstCaseSeconds(probe) + b.nodeProvisioning + b.gpuDriver + b.imageAndModelFetch;
+  const b = NODE_BUDGET_SECONDS;
+  const worst = startupWorstCaseSeconds(probe) + b.nodeProvisioning + b.gpuDriver + startupBudget(model.cacheSize)!.fetchSeconds;
   // The policy's own parser of Pulumi durations (NaN for anything that is not one, which fails the comparisons).
   const toSeconds = (d: string | undefined) => durationSeconds(d ?? "");
   assert.ok(toSeconds(svc?.timeouts.create) > worst, `customTimeouts.create ${svc?.timeouts.create} <= ${worst}s`);

@@ -17,7 +17,7 @@ const edit = (s: Settings, f: (s: Settings) => void) => {
 
 test("the dr stack needs the replicated model artifacts and the runtime image", () => {
   assert.deepEqual(drPrerequisites(stack("dr")), [
-    { kind: "s3", target: "s3://llm-platform-prod-models-replica/llama-3.1-8b-instruct-int4-genai/" },
+    { kind: "s3", target: "s3://llm-platform-prod-models-replica/models/llama-3.1-8b-instruct-int4/2026-11-28.1/" },
     { kind: "image", target: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-platform/llm-runtime:0.1.0-cuda" },
   ]);
 });
@@ -36,7 +36,11 @@ test("the repository's dr stack stands on its own: another region, the replica b
 test("flags a dr stack that reads prod's bucket or runs in prod's region", () => {
   const prod = stack("prod");
   const sameBucket = edit(stack("dr"), (s) => {
-    s.models[0].source = { kind: "s3", uri: "s3://llm-platform-prod-models/llama-3.1-8b-instruct-int4-genai/" };
+    s.models[0].source = {
+      ...s.models[0].source,
+      kind: "s3",
+      uri: "s3://llm-platform-prod-models/models/llama-3.1-8b-instruct-int4",
+    };
   });
   assert.deepEqual(checkDrIndependence(prod, sameBucket), [
     "models.llama-31-8b-instruct on dr-uswest2: reads s3://llm-platform-prod-models, prod's own bucket; point it at the replica in the DR region",
@@ -66,7 +70,7 @@ test("the command prints one prerequisite per line for dr.yml to check", async (
   });
   assert.equal(
     stdout,
-    "s3 s3://llm-platform-prod-models-replica/llama-3.1-8b-instruct-int4-genai/\n" +
+    "s3 s3://llm-platform-prod-models-replica/models/llama-3.1-8b-instruct-int4/2026-11-28.1/\n" +
       "image 123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-platform/llm-runtime:0.1.0-cuda\n",
   );
 });

@@ -3,6 +3,9 @@ import { loadSettings, type RawConfig } from "../../../../stacks/config/load";
 import type { Settings } from "../../../../stacks/config/schema";
 import { rawConfigOf, readStackConfigFile } from "../../../../stacks/plan/stack-file";
 
+/** A model artifact pin: version folder and manifest digest. */
+export const PIN = { version: "2026-11-28.1", digest: `sha256:${"ab".repeat(32)}` } as const;
+
 export function baseInput(): Record<string, unknown> {
   return {
     environment: "onprem",
@@ -21,7 +24,7 @@ export function baseInput(): Record<string, unknown> {
         artifacts: { modelBucket: "bucket" },
       },
     ],
-    models: [{ name: "m1", source: { kind: "s3", uri: "s3://bucket/m1/" }, replicas: { min: 1, max: 2 } }],
+    models: [{ name: "m1", source: { kind: "s3", uri: "s3://bucket/m1", ...PIN }, replicas: { min: 1, max: 2 } }],
     observability: { grafanaAdminPasswordSecret: "grafanaPassword" },
   };
 }

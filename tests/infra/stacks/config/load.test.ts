@@ -118,6 +118,18 @@ describe("loadSettings", () => {
     assert.deepEqual(s.models[0].source.kind === "s3" && s.models[0].source.egressCidrs, ["10.40.0.0/24"]);
   });
 
+  test("a model digest is sha256 and 64 lower-case hex digits, named by key when not", () => {
+    for (const bad of ["sha256:" + "A".repeat(64), "sha256:" + "a".repeat(63), "md5:" + "a".repeat(32), "a".repeat(64)])
+      assert.match(
+        rejection(withValue(baseInput(), "models[0].source.digest", bad)),
+        /models\[0\]\.source\.digest: must be sha256:<64 lower-case hex digits>/,
+      );
+    assert.match(
+      rejection(withValue(baseInput(), "models[0].source.version", "../v1")),
+      /models\[0\]\.source\.version: must be a model version folder name/,
+    );
+  });
+
   test("image references need a tag or digest", () => {
     assert.match(
       rejection(withValue(baseInput(), "runtime.image", "ghcr.io/org/llm-runtime")),

@@ -6,17 +6,21 @@ import {
   checkPromotion,
   formatPromotionIssue,
   imageIdentity,
+  modelArtifacts,
   PROMOTION_CHAIN,
   select,
   settingsOf,
   unclassifiedKeys,
   type ChainStack,
 } from "../../../../stacks/config/promotion";
-import type { Settings } from "../../../../stacks/config/schema";
+import type { ModelSource, Settings } from "../../../../stacks/config/schema";
 import { parseStackConfig, readProjectName, readStackConfigFile, stackFilePath } from "../../../../stacks/plan/stack-file";
 
 const repoStacks = () =>
   Object.fromEntries(PROMOTION_CHAIN.map((s) => [s, settingsOf(readStackConfigFile(s))])) as Record<ChainStack, Settings>;
+
+/** The version and digest a source pins (moving an artifact keeps its pin). */
+const pinOf = (source: ModelSource) => (source.kind === "demo" ? {} : { version: source.version, digest: source.digest });
 
 /** The repo's stacks with one of them edited. */
 function withEdit(stack: ChainStack, edit: (s: Settings) => void): Record<ChainStack, Settings> {
@@ -78,12 +82,35 @@ test("sizes, regions, clusters, domains and buckets may differ along the chain",
     s.domain = "llm.qa.example.com";
     s.models[0].replicas = { min: 0, max: 1 };
     s.models[0].resources = { cpu: "2", memory: "8Gi" };
-    s.models[0].source = { kind: "https", uri: "https://models.example.com/llama/" };
+    s.models[0].source = { ...pinOf(s.models[0].source), kind: "https", uri: "https://models.example.com/llama.tar.gz" };
     s.observability.retention = "3d";
     s.observability.slo = { ttftP95Seconds: 5, errorRatio: 0.05 };
     if (s.tls.issuer.kind === "acme") s.tls.issuer.solver = "dns01";
   });
   assert.deepEqual(checkPromotion(stacks).map(formatPromotionIssue), []);
+});
+
+test("a model artifact other than the one prod pins is drift, naming both pins", () => {
+  const other = "sha256:" + "0".repeat(64);
+  const issues = checkPromotion(
+    withEdit("staging", (s) => {
+      if (s.models[0].source.kind !== "demo") s.models[0].source.digest = other;
+    }),
+  );
+  assert.deepEqual(
+    issues.map((i) => [i.rule.path, i.stack]),
+    [["models", "staging"]],
+  );
+  assert.match(
+    formatPromotionIssue(issues[0]),
+    new RegExp(`models\\[0\\]\\.artifacts\\[0\\]: stack staging has "2026-11-28\\.1@${other}"`),
+  );
+  assert.deepEqual(
+    modelArtifacts({ source: { version: "v1", digest: "d" }, sourceByCluster: { a: { version: "v1", digest: "d" } } }),
+    {
+      artifacts: ["v1@d"],
+    },
+  );
 });
 
 test("dr is prod's twin: same host names, model capacity, SLOs and issuer; only locations differ", () => {
@@ -127,7 +154,7 @@ test("dr is prod's twin: same host names, model capacity, SLOs and issuer; only 
   assert.deepEqual(
     checkPromotion(
       withEdit("dr", (s) => {
-        s.models[0].source = { kind: "s3", uri: "s3://another-replica/llama/" };
+        s.models[0].source = { ...pinOf(s.models[0].source), kind: "s3", uri: "s3://another-replica/llama" };
         s.clusters = [{ ...s.clusters[0], name: "dr-euwest1" }];
       }),
     ),

@@ -7,6 +7,7 @@ import {
   validateAlerting,
   validateBounds,
   validateEnvironmentRules,
+  validateModelPins,
   validateModelPlacement,
   validateSecretReferences,
   validateSloTargets,
@@ -288,5 +289,55 @@ describe("validateSloTargets", () => {
       "observability.slo.errorRatio: must be below 0.0694 (1 / the 14.4x burn rate of the fastest alert), got 0.1",
       "observability.slo.ttftP95Seconds: must be <= 32.768 (the runtime's largest finite time-to-first-token bucket), got 60",
     ]);
+  });
+});
+
+describe("validateModelPins", () => {
+  const unpinned = (input = baseInput()) =>
+    withValue(withValue(input, "models[0].source.version", undefined), "models[0].source.digest", undefined);
+
+  test("outside local and dev an object-store source without version and digest is rejected, naming each key", () => {
+    for (const environment of ["staging", "prod", "dr", "onprem"] as const)
+      assert.deepEqual(
+        messages(validateModelPins({ ...settings(unpinned()), environment })).map((m) => m.split(":")[0]),
+        ["models[0].source.version", "models[0].source.digest"],
+      );
+    assert.match(
+      messages(validateModelPins(settings(unpinned())))[1],
+      /^models\[0\]\.source\.digest: is required in 'onprem': pin the model artifact/,
+    );
+  });
+
+  test("local and dev may float, but never half a pin", () => {
+    for (const environment of ["local", "dev"] as const) {
+      assert.deepEqual(validateModelPins({ ...settings(unpinned()), environment }), []);
+      const half = settings(withValue(baseInput(), "models[0].source.digest", undefined));
+      assert.deepEqual(messages(validateModelPins({ ...half, environment })), [
+        "models[0].source.digest: is required with the other: a version without its digest (or a digest without its version) pins nothing",
+      ]);
+    }
+  });
+
+  test("per-cluster sources pin the same artifact, and a claim's subPath ends in the version folder", () => {
+    const pin = settings().models[0].source;
+    assert.ok(pin.kind === "s3");
+    const claim = { kind: "pvc", claimName: "models", subPath: `llama/${pin.version}`, version: pin.version, digest: pin.digest };
+    assert.deepEqual(validateModelPins(settings(withValue(baseInput(), "models[0].sourceByCluster", { dc1: claim }))), []);
+    const other = `sha256:${"cd".repeat(32)}`;
+    assert.deepEqual(
+      messages(
+        validateModelPins(
+          settings(
+            withValue(baseInput(), "models[0].sourceByCluster", { dc1: { ...claim, subPath: "llama/latest", digest: other } }),
+          ),
+        ),
+      ).map((m) => m.split(":")[0]),
+      ["models[0].sourceByCluster.dc1.subPath", "models[0].sourceByCluster.dc1.digest"],
+    );
+  });
+
+  test("the demo model needs no pin anywhere it is allowed", () => {
+    const s = settings(withValue(baseInput(), "models[0].source", { kind: "demo" }));
+    assert.deepEqual(validateModelPins({ ...s, environment: "local" }), []);
   });
 });

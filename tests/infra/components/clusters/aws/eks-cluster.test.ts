@@ -275,3 +275,35 @@ test("a cluster name of 63 characters (the longest the config allows) still give
   const prefix = String(get(find(resources, "aws:iam/role:Role", `${long}-cluster-autoscaler`).inputs, "namePrefix"));
   assert.ok(prefix.startsWith("cxx") && prefix.endsWith("cluster-autoscaler") && prefix.length <= 38, prefix);
 });
+
+test("the shared model cache: EFS encrypted with the cluster key, NFS from the VPC only, TLS-only, one mount target per zone", async () => {
+  const { resources, record } = await build();
+  const fs = find(resources, "aws:efs/fileSystem:FileSystem", "c1-models");
+  assert.equal(get(fs.inputs, "encrypted"), true);
+  assert.ok(get(fs.inputs, "kmsKeyId") !== undefined, "EFS names the cluster key");
+  assert.equal(get(fs.inputs, "throughputMode"), "elastic");
+  assert.equal(ofType(resources, "aws:efs/mountTarget:MountTarget").length, base.availabilityZones);
+  const sg = find(resources, "aws:ec2/securityGroup:SecurityGroup", "c1-efs");
+  assert.deepEqual(
+    (get(sg.inputs, "ingress") as Record<string, unknown>[]).map((r) => [r.protocol, r.fromPort, r.toPort, r.cidrBlocks]),
+    [["tcp", 2049, 2049, [base.vpcCidr]]],
+  );
+  const fsPolicy = policyOf(find(resources, "aws:efs/fileSystemPolicy:FileSystemPolicy", "c1-models"));
+  const deny = fsPolicy.Statement.find((st) => st.Effect === "Deny");
+  assert.deepEqual(get(deny, "Condition"), { Bool: { "aws:SecureTransport": "false" } });
+  const addon = find(resources, "aws:eks/addon:Addon", "c1-aws-efs-csi-driver");
+  assert.equal(get(addon.inputs, "addonName"), "aws-efs-csi-driver");
+  assert.equal(get((get(addon.inputs, "podIdentityAssociations") as unknown[])[0], "serviceAccount"), "efs-csi-controller-sa");
+  // The add-on owns that association: a second one for the same service account would be refused by EKS.
+  assert.ok(
+    !ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation").some(
+      (r) => get(r.inputs, "serviceAccount") === "efs-csi-controller-sa",
+    ),
+  );
+  const sc = find(resources, "kubernetes:storage.k8s.io/v1:StorageClass", "c1-efs-models");
+  assert.equal(get(sc.inputs, "provisioner"), "efs.csi.aws.com");
+  assert.equal(get(sc.inputs, "parameters", "provisioningMode"), "efs-ap");
+  assert.equal(get(sc.inputs, "parameters", "uid"), "10001");
+  assert.deepEqual(get(sc.inputs, "mountOptions"), ["tls"]);
+  assert.ok(record.sharedCache, "the record names the shared class");
+});

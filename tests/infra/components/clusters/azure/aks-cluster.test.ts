@@ -257,3 +257,13 @@ test("the Container Insights rule's name stays within ARM's 64 characters for th
   assert.ok(name.startsWith("MSCI-germanywestcentral-cxx"), name);
   assert.equal(name.length, 64);
 });
+
+test("the shared model cache is Azure Files premium over SMB, owned by the runtime's UID, at least 100Gi", async () => {
+  const { resources, record } = await build();
+  const sc = find(resources, "kubernetes:storage.k8s.io/v1:StorageClass", "c1-azurefile-models");
+  assert.equal(get(sc.inputs, "provisioner"), "file.csi.azure.com");
+  assert.deepEqual(get(sc.inputs, "parameters"), { skuName: "Premium_LRS", protocol: "smb" });
+  const mount = get(sc.inputs, "mountOptions") as string[];
+  for (const o of ["uid=10001", "gid=10001", "dir_mode=0750", "file_mode=0640"]) assert.ok(mount.includes(o), o);
+  assert.equal(record.sharedCache?.minimumSize, "100Gi");
+});
