@@ -22,6 +22,8 @@ export const CHARTS = {
   },
   // 2.20.2, the newest release whose chart source could be read at its tag for the values guard's fixture.
   keda: { chart: "keda", version: "2.20.2", repo: "https://kedacore.github.io/charts" },
+  // Official chart of kubernetes-sigs/external-dns (app 0.21.0); the failover records (traffic/failover.ts).
+  externalDns: { chart: "external-dns", version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/" },
   gpuOperator: { chart: "gpu-operator", version: "v25.3.4", repo: "https://helm.ngc.nvidia.com/nvidia" },
 } as const satisfies Record<string, ChartPin>;
 

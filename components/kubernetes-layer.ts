@@ -20,8 +20,9 @@ import {
 import { ServingNetworkPolicy } from "./security/network-policy";
 import { Tls, type IssuerSettings } from "./security/tls";
 import { RUNTIME_PORT, LlmService, type LlmServiceArgs } from "./serving/llm-service";
+import { externalDns } from "./traffic/external-dns";
 import { GATEWAY_NAME, HTTP_LISTENER, LlmGateway, proxyPodLabels } from "./traffic/gateway";
-import { hostFor, RESERVED_HOSTS } from "./traffic/hosts";
+import { GRAFANA_HOST, hostFor, RESERVED_HOSTS } from "./traffic/hosts";
 
 export type LayerModel = LlmServiceArgs["model"] & { targetQueueDepth: number };
 
@@ -39,6 +40,17 @@ export interface KubernetesLayerArgs {
   /** The models this cluster serves, with their source for this cluster already chosen. */
   models: LayerModel[];
   runtime: { image: string; apiKeys: pulumi.Input<string> };
+  /** This cluster's part in the stack's DNS failover (components/traffic/failover.ts). */
+  failover?: LayerFailover;
+}
+
+/**
+ * Per public host label (each model, `grafana`): the annotations its route carries for external-dns and the
+ * cluster's health host. `externalDns`: this cluster publishes its records itself (needs its identity).
+ */
+export interface LayerFailover {
+  byHost: Record<string, { annotations: Record<string, pulumi.Input<string>>; healthHostname: string }>;
+  externalDns?: { hostedZoneId: string; ownerId: string; region: string };
 }
 
 /** Labels every runtime pod and Service carries (LlmService adds the model's instance label). */
@@ -47,8 +59,10 @@ export const TLS_SECRET = "llm-gateway-tls";
 /** Service account of the runtime pods where the cluster binds no cloud identity to one. */
 export const RUNTIME_SERVICE_ACCOUNT = "llm-runtime";
 
-export function validateLayer(args: Pick<KubernetesLayerArgs, "cluster" | "models">): string[] {
+export function validateLayer(args: Pick<KubernetesLayerArgs, "cluster" | "models" | "failover">): string[] {
   const out: string[] = [];
+  if (args.failover?.externalDns && !args.cluster.identities?.externalDns)
+    out.push(`cluster '${args.cluster.name}': external-dns publishes its failover records, but the cluster grants it no identity`);
   const serving = args.cluster.identities?.serving;
   if (serving && serving.namespace !== NAMESPACES.serving)
     out.push(
@@ -151,7 +165,21 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       parent,
     );
 
-    observability.publishGrafana(`${name}-grafana-route`, gateway.httpsListener, [gateway.release]);
+    const failover = args.failover;
+    observability.publishGrafana(
+      `${name}-grafana-route`,
+      gateway.httpsListener,
+      [gateway.release],
+      failover?.byHost[GRAFANA_HOST],
+    );
+    const dnsIdentity = cluster.identities?.externalDns;
+    if (failover?.externalDns && dnsIdentity)
+      // Reads HTTPRoutes and the Gateway: the gateway chart's CRDs come first.
+      externalDns(
+        `${name}-external-dns`,
+        { identity: dnsIdentity, domain: args.domain, ...failover.externalDns },
+        { parent: this, provider: cluster.provider, dependsOn: [...cluster.ready, ...ns(NAMESPACES.gateway), gateway.release] },
+      );
 
     const tls = new Tls(
       `${name}-tls`,
@@ -169,7 +197,10 @@ export class KubernetesLayer extends pulumi.ComponentResource {
     tls.certificate(`${name}-gateway-cert`, {
       namespace: NAMESPACES.gateway,
       secretName: TLS_SECRET,
-      dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
+      dnsNames: [
+        ...[...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
+        ...Object.values(failover?.byHost ?? {}).map((h) => h.healthHostname),
+      ],
     });
 
     const keda = new Keda(
@@ -227,7 +258,12 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             apiKeys: args.runtime.apiKeys,
             priorityClassName: INFERENCE_PRIORITY_CLASS,
             serviceAccount: { name: runtimeAccount.metadata.name, podLabels: servingIdentity?.podLabels ?? {} },
-            route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain), dependsOn: [gateway.release] },
+            route: {
+              listener: gateway.httpsListener,
+              hostname: hostFor(model.name, args.domain),
+              dependsOn: [gateway.release],
+              ...failover?.byHost[model.name],
+            },
             autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
           },
           parent,

@@ -13,7 +13,7 @@ import { queueScaledObject } from "../autoscaling/keda";
 import type { ClusterRecord } from "../clusters/record";
 import { modelStoreEgress } from "../security/network-policy";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security/pod-security";
-import { backendTrafficPolicies, httpsRoute, type ListenerRef } from "../traffic/routes";
+import { backendTrafficPolicies, healthRoute, httpsRoute, type ListenerRef } from "../traffic/routes";
 import { modelArgs, modelFetchContainer, modelVolume, storeEndpoint, MODEL_MOUNT, type ModelSource } from "./model-source";
 
 /** One model as a cluster serves it. */
@@ -43,7 +43,16 @@ export interface LlmServiceArgs {
   /** Service account the pods run under, and labels its cloud identity needs on the pods (workload identity). */
   serviceAccount?: { name: pulumi.Input<string>; podLabels: Record<string, string> };
   /** Publish the model at `https://<hostname>` through the gateway's HTTPS listener. */
-  route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
+  route?: {
+    listener: ListenerRef;
+    hostname: string;
+    requestTimeout?: string;
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** On the route: external-dns's failover record settings (components/traffic/failover.ts). */
+    annotations?: Record<string, pulumi.Input<string>>;
+    /** A health host of this cluster whose only route is `GET <READINESS_PATH>`, for Route 53's health checks. */
+    healthHostname?: string;
+  };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
   autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
@@ -122,7 +131,9 @@ export function topologySpread(labels: Record<string, string>) {
 const DEFAULT_TARGET_QUEUE_DEPTH = 4;
 
 /** Model load can take minutes on a cold cache: up to 15 minutes of startup before liveness starts. */
-export const STARTUP_PROBE = { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10, failureThreshold: 90 };
+/** The runtime's readiness endpoint (no credentials): the probes, and Route 53's health checks through the gateway. */
+export const READINESS_PATH = "/readyz";
+export const STARTUP_PROBE = { httpGet: { path: READINESS_PATH, port: "http" }, periodSeconds: 10, failureThreshold: 90 };
 
 /**
  * What a cold start may take before the startup probe even begins, in seconds. Budgets, not measurements:
@@ -245,7 +256,7 @@ export class LlmService extends pulumi.ComponentResource {
                   },
                   securityContext: restrictedContainerSecurityContext,
                   lifecycle: { preStop: termination.preStop },
-                  readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
+                  readinessProbe: { httpGet: { path: READINESS_PATH, port: "http" }, periodSeconds: 5, failureThreshold: 2 },
                   livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
                   startupProbe: STARTUP_PROBE,
                   volumeMounts: [
@@ -309,9 +320,24 @@ export class LlmService extends pulumi.ComponentResource {
           requestTimeout: args.route.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
           labels: this.labels,
           separateReads: true,
+          annotations: args.route.annotations,
         },
         routeOpts,
       );
+      if (args.route.healthHostname)
+        healthRoute(
+          `${name}-health-route`,
+          {
+            routeName: `${model.name}-health`,
+            namespace: args.namespace,
+            hostname: args.route.healthHostname,
+            listener: args.route.listener,
+            backend: { service: this.service.metadata.name, port: RUNTIME_PORT },
+            labels: this.labels,
+            path: READINESS_PATH,
+          },
+          routeOpts,
+        );
       backendTrafficPolicies(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, routeOpts);
     }
 

@@ -40,6 +40,8 @@ export interface RouteArgs {
    * them) on a 503; everything else falls through to the `API_RULE` rule.
    */
   separateReads?: boolean;
+  /** Route annotations (external-dns reads its record settings from the route, not the Gateway). */
+  annotations?: Record<string, pulumi.Input<string>>;
 }
 
 /** Route rule names: Envoy Gateway policies address a rule by its name (`targetRefs[].sectionName`). */
@@ -47,6 +49,40 @@ export const READS_RULE = "reads";
 export const API_RULE = "api";
 
 export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    name,
+    {
+      apiVersion: `${GATEWAY_API}/v1`,
+      kind: "HTTPRoute",
+      metadata: { name: args.routeName, namespace: args.namespace, labels: args.labels, annotations: args.annotations },
+      spec: {
+        parentRefs: [
+          {
+            group: GATEWAY_API,
+            kind: "Gateway",
+            name: args.listener.gatewayName,
+            namespace: args.listener.gatewayNamespace,
+            sectionName: args.listener.sectionName,
+          },
+        ],
+        hostnames: [args.hostname],
+        rules: routeRules(args),
+      },
+    },
+    opts,
+  );
+}
+
+/**
+ * A cluster's health host for one public host (components/traffic/failover.ts): exactly one path, matched
+ * exactly and for GET only, with no credentials, so Route 53's checkers can ask whether this cluster serves
+ * the host. Nothing else is routed on that name.
+ */
+export function healthRoute(
+  name: string,
+  args: Pick<RouteArgs, "routeName" | "namespace" | "hostname" | "listener" | "backend" | "labels"> & { path: string },
+  opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource {
   return new k8s.apiextensions.CustomResource(
     name,
     {
@@ -64,7 +100,13 @@ export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomRes
           },
         ],
         hostnames: [args.hostname],
-        rules: routeRules(args),
+        rules: [
+          {
+            matches: [{ path: { type: "Exact", value: args.path }, method: "GET" }],
+            backendRefs: [{ name: args.backend.service, port: args.backend.port }],
+            timeouts: { request: "5s" },
+          },
+        ],
       },
     },
     opts,

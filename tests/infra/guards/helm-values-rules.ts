@@ -41,6 +41,7 @@ export const CHART_RULES: Record<string, ChartRule> = {
     freeForm: [],
     subcharts: { "node-feature-discovery": { fixture: "node-feature-discovery", freeForm: [] } },
   },
+  "external-dns": { fixture: "external-dns", freeForm: [resources("resources")] },
   "aws-load-balancer-controller": { fixture: "aws-load-balancer-controller", freeForm: [nodeSelector, resources("resources")] },
   "cluster-autoscaler": {
     fixture: "cluster-autoscaler",
@@ -59,6 +60,7 @@ export const PINS: Record<string, string> = {
   "kube-prometheus-stack": CHARTS.kubePrometheusStack.version,
   keda: CHARTS.keda.version,
   "gpu-operator": CHARTS.gpuOperator.version,
+  "external-dns": CHARTS.externalDns.version,
   "aws-load-balancer-controller": AWS_CHARTS.loadBalancerController.version,
   "cluster-autoscaler": AWS_CHARTS.clusterAutoscaler.version,
 };
