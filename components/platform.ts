@@ -54,12 +54,16 @@ export interface PlatformArgs {
 
 export class Platform extends pulumi.ComponentResource {
   readonly clusters: ClusterRecord[];
+  /** Route 53 health check ids by cluster and host label, where the stack has DNS failover. */
+  readonly failoverHealthChecks?: Record<string, Record<string, pulumi.Output<string>>>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:platform:Platform", name, {}, opts);
     this.clusters = args.clusters.map((spec) => createCluster(spec, { parent: this }));
     const servedBy = (cluster: string) => args.models.filter((m) => m.clusters === undefined || m.clusters.includes(cluster));
-    const failover = args.failover && failoverLayers(args.failover, args.clusters, args.domain, servedBy, this);
+    const dns = args.failover && failoverDns(args.failover, args.clusters, args.domain, servedBy, this);
+    this.failoverHealthChecks = dns?.healthChecks;
+    const failover = dns?.layers;
     for (const cluster of this.clusters) {
       const models = servedBy(cluster.name).map(({ sourceByCluster, clusters: _placement, ...m }) => ({
         ...m,
@@ -92,13 +96,13 @@ export class Platform extends pulumi.ComponentResource {
  * (FailoverDns), and per cluster what its Kubernetes layer adds (route annotations, health hosts,
  * external-dns on clusters that publish their own records).
  */
-function failoverLayers(
+function failoverDns(
   failover: NonNullable<PlatformArgs["failover"]>,
   specs: ClusterSpec[],
   domain: string,
   servedBy: (cluster: string) => ModelSpec[],
   parent: pulumi.Resource,
-): Record<string, LayerFailover> {
+): { layers: Record<string, LayerFailover>; healthChecks: FailoverDns["healthChecks"] } {
   const chain: ClusterFailover[] = specs.flatMap((spec) => {
     const f = failover.byCluster[spec.name];
     if (f === undefined || f.role === "none") return [];
@@ -109,7 +113,7 @@ function failoverLayers(
     return [{ cluster: spec.name, role: f.role, publicAddress: f.publicAddress, hosts }];
   });
   const dns = new FailoverDns("llm-dns", { domain, dns: failover.dns, clusters: chain, tags: failover.tags }, { parent });
-  return Object.fromEntries(
+  const layers = Object.fromEntries(
     chain.map((f) => {
       const spec = specs.find((s) => s.name === f.cluster);
       // A cluster with a public address gets its records from FailoverDns; the others publish their own.
@@ -130,4 +134,5 @@ function failoverLayers(
       return [f.cluster, { byHost, externalDns }];
     }),
   );
+  return { layers, healthChecks: dns.healthChecks };
 }

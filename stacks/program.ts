@@ -85,7 +85,9 @@ export function main(): Record<string, unknown> {
     clusters: platform.clusters.map((c) => c.name),
     endpoints: settings.models.map((m) => `https://${m.name}.${settings.domain}/v1`),
     grafana: `https://grafana.${settings.domain}`,
-    // How long DNS failover takes to move clients (the DR runbook quotes it; dr.yml prints it).
-    ...(settings.dns ? { failoverSwitchSeconds: switchSeconds(settings.dns) } : {}),
+    // How long DNS failover takes to move clients, and the health checks that decide it (dr.yml reads both).
+    ...(settings.dns
+      ? { failover: { switchSeconds: switchSeconds(settings.dns), healthChecks: platform.failoverHealthChecks } }
+      : {}),
   };
 }

@@ -41,7 +41,8 @@ export const CHART_RULES: Record<string, ChartRule> = {
     freeForm: [],
     subcharts: { "node-feature-discovery": { fixture: "node-feature-discovery", freeForm: [] } },
   },
-  "external-dns": { fixture: "external-dns", freeForm: [resources("resources")] },
+  // values.schema.json decides here too (it types resources, env and extraArgs).
+  "external-dns": { fixture: "external-dns", freeForm: [] },
   "aws-load-balancer-controller": { fixture: "aws-load-balancer-controller", freeForm: [nodeSelector, resources("resources")] },
   "cluster-autoscaler": {
     fixture: "cluster-autoscaler",
