@@ -62,7 +62,9 @@ export const RUNTIME_SERVICE_ACCOUNT = "llm-runtime";
 export function validateLayer(args: Pick<KubernetesLayerArgs, "cluster" | "models" | "failover">): string[] {
   const out: string[] = [];
   if (args.failover?.externalDns && !args.cluster.identities?.externalDns)
-    out.push(`cluster '${args.cluster.name}': external-dns publishes its failover records, but the cluster grants it no identity`);
+    out.push(
+      `cluster '${args.cluster.name}': external-dns publishes its failover records, but the cluster grants it no identity`,
+    );
   const serving = args.cluster.identities?.serving;
   if (serving && serving.namespace !== NAMESPACES.serving)
     out.push(

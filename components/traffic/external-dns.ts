@@ -41,11 +41,7 @@ export function externalDnsValues(args: ExternalDnsArgs): Record<string, unknown
   };
 }
 
-export function externalDns(
-  name: string,
-  args: ExternalDnsArgs,
-  opts: pulumi.CustomResourceOptions,
-): k8s.helm.v3.Release {
+export function externalDns(name: string, args: ExternalDnsArgs, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
   return chartRelease(
     name,
     { pin: CHARTS.externalDns, releaseName: "external-dns", namespace: args.identity.namespace, values: externalDnsValues(args) },

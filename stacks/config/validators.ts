@@ -686,7 +686,8 @@ export function validateDnsFailover(settings: Pick<Settings, "clusters" | "model
     const f = roleOf(c);
     const at = ["clusters", i, "failover"];
     if (dns === undefined) {
-      if (f) issues.push({ path: at, message: "needs dns (the Route 53 zone the failover records live in): set dns or remove it" });
+      if (f)
+        issues.push({ path: at, message: "needs dns (the Route 53 zone the failover records live in): set dns or remove it" });
       return;
     }
     if (c.substrate === "aks" || c.substrate === "local") {
@@ -701,7 +702,11 @@ export function validateDnsFailover(settings: Pick<Settings, "clusters" | "model
       return;
     }
     if (c.name === STANDBY)
-      issues.push({ path: ["clusters", i, "name"], message: `'${STANDBY}' names the failover chain's standby records`, value: c.name });
+      issues.push({
+        path: ["clusters", i, "name"],
+        message: `'${STANDBY}' names the failover chain's standby records`,
+        value: c.name,
+      });
     if (c.substrate === "onprem" && f.role !== "none" && f.publicAddress === undefined)
       issues.push({
         path: [...at, "publicAddress"],
@@ -721,8 +726,7 @@ export function validateDnsFailover(settings: Pick<Settings, "clusters" | "model
       });
   });
   if (dns === undefined) return issues;
-  const withRole = (role: string) =>
-    settings.clusters.flatMap((c, i) => (roleOf(c)?.role === role ? [{ c, i }] : []));
+  const withRole = (role: string) => settings.clusters.flatMap((c, i) => (roleOf(c)?.role === role ? [{ c, i }] : []));
   for (const role of ["primary", "secondary", "tertiary"]) {
     const holders = withRole(role);
     for (const { i } of holders.slice(1))

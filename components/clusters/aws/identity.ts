@@ -310,11 +310,7 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
 
 /** Which upstream reference policy each in-cluster controller's permissions are compared with. */
 export type ControllerPolicy =
-  | "loadBalancerController"
-  | "clusterAutoscaler"
-  | "ebsCsiKms"
-  | "certManagerRoute53"
-  | "externalDnsRoute53";
+  "loadBalancerController" | "clusterAutoscaler" | "ebsCsiKms" | "certManagerRoute53" | "externalDnsRoute53";
 
 /**
  * Every known difference between a controller's policy here and its upstream reference (fixtures under
