@@ -44,6 +44,15 @@ export interface RouteArgs {
   annotations?: Record<string, pulumi.Input<string>>;
 }
 
+/** A route's attachment to the gateway's listener. */
+const listenerParentRef = (l: ListenerRef) => ({
+  group: GATEWAY_API,
+  kind: "Gateway",
+  name: l.gatewayName,
+  namespace: l.gatewayNamespace,
+  sectionName: l.sectionName,
+});
+
 /** Route rule names: Envoy Gateway policies address a rule by its name (`targetRefs[].sectionName`). */
 export const READS_RULE = "reads";
 export const API_RULE = "api";
@@ -56,15 +65,7 @@ export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomRes
       kind: "HTTPRoute",
       metadata: { name: args.routeName, namespace: args.namespace, labels: args.labels, annotations: args.annotations },
       spec: {
-        parentRefs: [
-          {
-            group: GATEWAY_API,
-            kind: "Gateway",
-            name: args.listener.gatewayName,
-            namespace: args.listener.gatewayNamespace,
-            sectionName: args.listener.sectionName,
-          },
-        ],
+        parentRefs: [listenerParentRef(args.listener)],
         hostnames: [args.hostname],
         rules: routeRules(args),
       },
@@ -90,15 +91,7 @@ export function healthRoute(
       kind: "HTTPRoute",
       metadata: { name: args.routeName, namespace: args.namespace, labels: args.labels },
       spec: {
-        parentRefs: [
-          {
-            group: GATEWAY_API,
-            kind: "Gateway",
-            name: args.listener.gatewayName,
-            namespace: args.listener.gatewayNamespace,
-            sectionName: args.listener.sectionName,
-          },
-        ],
+        parentRefs: [listenerParentRef(args.listener)],
         hostnames: [args.hostname],
         rules: [
           {

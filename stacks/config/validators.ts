@@ -753,6 +753,15 @@ export function validateDnsFailover(settings: Pick<Settings, "clusters" | "model
         message: `model '${m.name}' is on the primary cluster '${primary.c.name}' but not on the secondary '${secondary.c.name}': failover would have nowhere to go`,
       });
   });
+  const inChain = settings.clusters.filter((c) => (roleOf(c)?.role ?? "none") !== "none");
+  settings.models.forEach((m, mi) => {
+    if (m.replicas.min === 0 && inChain.some((c) => served(m, c.name)))
+      issues.push({
+        path: ["models", mi, "replicas", "min"],
+        message: `must be >= 1 on clusters in the DNS failover chain: at zero replicas /readyz fails and Route 53 would fail '${m.name}' over`,
+        value: 0,
+      });
+  });
   const labels = [...RESERVED_HOSTS, ...settings.models.map((m) => m.name)];
   for (const { c, i } of ["primary", "secondary", "tertiary"].flatMap(withRole))
     for (const label of labels) {

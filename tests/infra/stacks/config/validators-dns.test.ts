@@ -80,3 +80,9 @@ test("health host labels longer than 63 characters are refused", () => {
     ),
   );
 });
+
+test("a model that scales to zero cannot be in the chain (its health check fails at zero)", () => {
+  const s = settingsOf("dr");
+  s.models[0].replicas.min = 0;
+  assert.match(messages(s)[0], /^models\[0\]\.replicas\.min: must be >= 1 on clusters in the DNS failover chain/);
+});
