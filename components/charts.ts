@@ -25,6 +25,8 @@ export const CHARTS = {
   // 0.15.0: 504 (not 502) when the hold times out, per-route readiness waits; released from commit c4b92e9 of
   // kedacore/charts (the chart repository tags no http-add-on release after 0.12.2), built against KEDA 2.18.
   kedaHttpAddOn: { chart: "keda-add-ons-http", version: "0.15.0", repo: "https://kedacore.github.io/charts" },
+  // Official chart of kubernetes-sigs/external-dns (app 0.21.0); the failover records (traffic/failover.ts).
+  externalDns: { chart: "external-dns", version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/" },
   gpuOperator: { chart: "gpu-operator", version: "v25.3.4", repo: "https://helm.ngc.nvidia.com/nvidia" },
 } as const satisfies Record<string, ChartPin>;
 

@@ -31,8 +31,9 @@ import {
 } from "./serving/llm-service";
 import { cacheClaimSize, usesSharedCache } from "./serving/model-cache";
 import { FETCH_RESOURCES, isFetched } from "./serving/model-source";
+import { externalDns } from "./traffic/external-dns";
 import { GATEWAY_NAME, HTTP_LISTENER, LlmGateway, proxyPodLabels } from "./traffic/gateway";
-import { hostFor, RESERVED_HOSTS } from "./traffic/hosts";
+import { GRAFANA_HOST, hostFor, RESERVED_HOSTS } from "./traffic/hosts";
 import { gatewayDurationSeconds } from "./traffic/routes";
 
 export type LayerModel = LlmServiceArgs["model"] & { targetQueueDepth: number };
@@ -56,6 +57,17 @@ export interface KubernetesLayerArgs {
    * Prometheus verify it (default). False serves plain HTTP inside the cluster, which only `local` may ask for.
    */
   backendTls?: boolean;
+  /** This cluster's part in the stack's DNS failover (components/traffic/failover.ts). */
+  failover?: LayerFailover;
+}
+
+/**
+ * Per public host label (each model, `grafana`): the annotations its route carries for external-dns and the
+ * cluster's health host. `externalDns`: this cluster publishes its records itself (needs its identity).
+ */
+export interface LayerFailover {
+  byHost: Record<string, { annotations: Record<string, pulumi.Input<string>>; healthHostname: string }>;
+  externalDns?: { hostedZoneId: string; ownerId: string; region: string };
 }
 
 /** Labels every runtime pod and Service carries (LlmService adds the model's instance label). */
@@ -64,8 +76,12 @@ export const TLS_SECRET = "llm-gateway-tls";
 /** Service account of the runtime pods where the cluster binds no cloud identity to one. */
 export const RUNTIME_SERVICE_ACCOUNT = "llm-runtime";
 
-export function validateLayer(args: Pick<KubernetesLayerArgs, "cluster" | "models">): string[] {
+export function validateLayer(args: Pick<KubernetesLayerArgs, "cluster" | "models" | "failover">): string[] {
   const out: string[] = [];
+  if (args.failover?.externalDns && !args.cluster.identities?.externalDns)
+    out.push(
+      `cluster '${args.cluster.name}': external-dns publishes its failover records, but the cluster grants it no identity`,
+    );
   const serving = args.cluster.identities?.serving;
   if (serving && serving.namespace !== NAMESPACES.serving)
     out.push(
@@ -184,7 +200,21 @@ export class KubernetesLayer extends pulumi.ComponentResource {
       parent,
     );
 
-    observability.publishGrafana(`${name}-grafana-route`, gateway.httpsListener, [gateway.release]);
+    const failover = args.failover;
+    observability.publishGrafana(
+      `${name}-grafana-route`,
+      gateway.httpsListener,
+      [gateway.release],
+      failover?.byHost[GRAFANA_HOST],
+    );
+    const dnsIdentity = cluster.identities?.externalDns;
+    if (failover?.externalDns && dnsIdentity)
+      // Reads HTTPRoutes and the Gateway: the gateway chart's CRDs come first.
+      externalDns(
+        `${name}-external-dns`,
+        { identity: dnsIdentity, domain: args.domain, ...failover.externalDns },
+        { parent: this, provider: cluster.provider, dependsOn: [...cluster.ready, ...ns(NAMESPACES.gateway), gateway.release] },
+      );
 
     const tls = new Tls(
       `${name}-tls`,
@@ -202,7 +232,10 @@ export class KubernetesLayer extends pulumi.ComponentResource {
     tls.certificate(`${name}-gateway-cert`, {
       namespace: NAMESPACES.gateway,
       secretName: TLS_SECRET,
-      dnsNames: [...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
+      dnsNames: [
+        ...[...RESERVED_HOSTS, ...args.models.map((m) => m.name)].map((h) => hostFor(h, args.domain)),
+        ...Object.values(failover?.byHost ?? {}).map((h) => h.healthHostname),
+      ],
     });
     // The hops behind the gateway: one in-cluster CA in the serving namespace signs every runtime's certificate.
     const internalCa = backendTls ? tls.internalCa(`${name}-internal-ca`, NAMESPACES.serving, ns(NAMESPACES.serving)) : undefined;
@@ -279,7 +312,12 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             apiKeys: args.runtime.apiKeys,
             priorityClassName: INFERENCE_PRIORITY_CLASS,
             serviceAccount: { name: runtimeAccount.metadata.name, podLabels: servingIdentity?.podLabels ?? {} },
-            route: { listener: gateway.httpsListener, hostname: hostFor(model.name, args.domain), dependsOn: [gateway.release] },
+            route: {
+              listener: gateway.httpsListener,
+              hostname: hostFor(model.name, args.domain),
+              dependsOn: [gateway.release],
+              ...failover?.byHost[model.name],
+            },
             autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
             tls: internalCa && {
               secretName: runtimeTlsSecret(model.name),

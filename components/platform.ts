@@ -4,11 +4,23 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createCluster, type ClusterRecord, type ClusterSpec } from "./clusters";
-import { KubernetesLayer } from "./kubernetes-layer";
+import { KubernetesLayer, type LayerFailover } from "./kubernetes-layer";
+import { GRAFANA_HEALTH_PATH } from "./observability/observability";
 import type { ObservabilitySettings } from "./observability/observability";
 import type { IssuerSettings } from "./security/tls";
 import type { ServedModel } from "./serving/llm-service";
+import { READINESS_PATH } from "./serving/llm-service";
 import type { ModelSource } from "./serving/model-source";
+import {
+  failoverAnnotations,
+  FailoverDns,
+  healthHost,
+  type ClusterFailover,
+  type FailoverDnsSettings,
+  type FailoverHost,
+  type FailoverRole,
+} from "./traffic/failover";
+import { GRAFANA_HOST } from "./traffic/hosts";
 
 /** A configured model: what one cluster serves, plus where it is placed and per-cluster sources. */
 export interface ModelSpec extends ServedModel {
@@ -37,18 +49,31 @@ export interface PlatformArgs {
   grafanaAdminPassword: pulumi.Input<string>;
   /** The alert receiver's routing key or URL, with `observability.alerting`; must be a secret. */
   alertCredential?: pulumi.Input<string>;
+  /** Health-checked DNS failover in Route 53 (traffic/failover.ts): the zone, and each cluster's role. */
+  failover?: {
+    dns: FailoverDnsSettings;
+    byCluster: Record<string, { role: FailoverRole; publicAddress?: string }>;
+    tags: Record<string, string>;
+  };
 }
 
 export class Platform extends pulumi.ComponentResource {
   readonly clusters: ClusterRecord[];
+  /** Route 53 health check ids by cluster and host label, where the stack has DNS failover. */
+  readonly failoverHealthChecks?: Record<string, Record<string, pulumi.Output<string>>>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:platform:Platform", name, {}, opts);
     this.clusters = args.clusters.map((spec) => createCluster(spec, { parent: this }));
+    const servedBy = (cluster: string) => args.models.filter((m) => m.clusters === undefined || m.clusters.includes(cluster));
+    const dns = args.failover && failoverDns(args.failover, args.clusters, args.domain, servedBy, this);
+    this.failoverHealthChecks = dns?.healthChecks;
+    const failover = dns?.layers;
     for (const cluster of this.clusters) {
-      const models = args.models
-        .filter((m) => m.clusters === undefined || m.clusters.includes(cluster.name))
-        .map(({ sourceByCluster, clusters: _placement, ...m }) => ({ ...m, source: sourceByCluster[cluster.name] ?? m.source }));
+      const models = servedBy(cluster.name).map(({ sourceByCluster, clusters: _placement, ...m }) => ({
+        ...m,
+        source: sourceByCluster[cluster.name] ?? m.source,
+      }));
       new KubernetesLayer(
         cluster.name,
         {
@@ -63,10 +88,57 @@ export class Platform extends pulumi.ComponentResource {
           models,
           runtime: args.runtime,
           backendTls: (args.tls.backendProtocol ?? "https") === "https",
+          failover: failover?.[cluster.name],
         },
         { parent: this },
       );
     }
     this.registerOutputs({});
   }
+}
+
+/**
+ * The stack's part of the failover chain: Route 53 health checks and the records no controller writes
+ * (FailoverDns), and per cluster what its Kubernetes layer adds (route annotations, health hosts,
+ * external-dns on clusters that publish their own records).
+ */
+function failoverDns(
+  failover: NonNullable<PlatformArgs["failover"]>,
+  specs: ClusterSpec[],
+  domain: string,
+  servedBy: (cluster: string) => ModelSpec[],
+  parent: pulumi.Resource,
+): { layers: Record<string, LayerFailover>; healthChecks: FailoverDns["healthChecks"] } {
+  const chain: ClusterFailover[] = specs.flatMap((spec) => {
+    const f = failover.byCluster[spec.name];
+    if (f === undefined || f.role === "none") return [];
+    const hosts: FailoverHost[] = [
+      ...servedBy(spec.name).map((m) => ({ label: m.name, healthPath: READINESS_PATH })),
+      { label: GRAFANA_HOST, healthPath: GRAFANA_HEALTH_PATH },
+    ];
+    return [{ cluster: spec.name, role: f.role, publicAddress: f.publicAddress, hosts }];
+  });
+  const dns = new FailoverDns("llm-dns", { domain, dns: failover.dns, clusters: chain, tags: failover.tags }, { parent });
+  const layers = Object.fromEntries(
+    chain.map((f) => {
+      const spec = specs.find((s) => s.name === f.cluster);
+      // A cluster with a public address gets its records from FailoverDns; the others publish their own.
+      const publishes = f.publicAddress === undefined && spec?.substrate === "eks";
+      const byHost = Object.fromEntries(
+        f.hosts.map((h) => [
+          h.label,
+          {
+            annotations: publishes ? failoverAnnotations(f, h.label, domain, dns.healthChecks[f.cluster][h.label]) : {},
+            healthHostname: healthHost(h.label, f.cluster, domain),
+          },
+        ]),
+      );
+      const externalDns =
+        publishes && spec?.substrate === "eks"
+          ? { hostedZoneId: failover.dns.hostedZoneId, ownerId: f.cluster, region: spec.region }
+          : undefined;
+      return [f.cluster, { byHost, externalDns }];
+    }),
+  );
+  return { layers, healthChecks: dns.healthChecks };
 }

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../components/clusters";
 import { Platform } from "../components/platform";
+import { switchSeconds } from "../components/traffic/failover";
 import { loadSettings } from "./config/load";
 import { readStackConfig, secretValue } from "./config/pulumi-config";
 import type { ClusterSettings, Settings } from "./config/schema";
@@ -18,14 +19,21 @@ function dns01Of<P extends Dns01["provider"]>(settings: Settings, provider: P): 
   return issuer.dns01 as Extract<Dns01, { provider: P }>;
 }
 
+const stackTags = (settings: Settings) => ({
+  "llm-platform/environment": settings.environment,
+  "llm-platform/managed-by": "pulumi",
+});
+
 function clusterSpec(c: ClusterSettings, settings: Settings): ClusterSpec {
   // Secrets are resolved here, by name, so that components only ever see secret outputs.
   if (c.substrate === "onprem") return { ...c, kubeconfig: secretValue(c.kubeconfigSecret) };
-  const tags = { "llm-platform/environment": settings.environment, "llm-platform/managed-by": "pulumi" };
+  const tags = stackTags(settings);
   // cert-manager gets a DNS identity only where the stack solves ACME challenges in that cloud's DNS.
   if (c.substrate === "eks") {
     const route53 = dns01Of(settings, "route53");
-    return { ...c, dnsZone: route53 && { name: settings.domain, id: route53.hostedZoneId }, tags };
+    // external-dns gets a Route 53 identity only where this cluster publishes its own failover records.
+    const failoverZoneId = c.failover && c.failover.role !== "none" ? settings.dns?.hostedZoneId : undefined;
+    return { ...c, dnsZone: route53 && { name: settings.domain, id: route53.hostedZoneId }, failoverZoneId, tags };
   }
   if (c.substrate === "aks") {
     const azure = dns01Of(settings, "azureDns");
@@ -59,6 +67,13 @@ export function composePlatform(settings: Settings): Platform {
     observability: settings.observability,
     grafanaAdminPassword: secretValue(grafanaKey),
     alertCredential: settings.observability.alerting && secretValue(settings.observability.alerting.secret),
+    failover: settings.dns && {
+      dns: settings.dns,
+      byCluster: Object.fromEntries(
+        settings.clusters.flatMap((c) => ("failover" in c && c.failover ? [[c.name, c.failover] as const] : [])),
+      ),
+      tags: stackTags(settings),
+    },
   });
 }
 
@@ -71,5 +86,9 @@ export function main(): Record<string, unknown> {
     clusters: platform.clusters.map((c) => c.name),
     endpoints: settings.models.map((m) => `https://${m.name}.${settings.domain}/v1`),
     grafana: `https://grafana.${settings.domain}`,
+    // How long DNS failover takes to move clients, and the health checks that decide it (dr.yml reads both).
+    ...(settings.dns
+      ? { failover: { switchSeconds: switchSeconds(settings.dns), healthChecks: platform.failoverHealthChecks } }
+      : {}),
   };
 }

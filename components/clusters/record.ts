@@ -67,6 +67,8 @@ export interface ClusterRecord {
     serving?: WorkloadIdentity;
     /** cert-manager's controller: ACME DNS-01 in the stack's zone. */
     certManager?: WorkloadIdentity;
+    /** external-dns: the failover records in the stack's Route 53 zone. */
+    externalDns?: WorkloadIdentity;
   };
   /** Where cert-manager solves DNS-01 challenges, when the cluster granted it a DNS identity. */
   dns01?: {

@@ -13,3 +13,5 @@ export interface ServiceAccountRef {
 export const SERVING_IDENTITY: ServiceAccountRef = { namespace: "llm-serving", serviceAccount: "llm-runtime" };
 /** cert-manager's controller: solve ACME DNS-01 challenges in the stack's DNS zone. */
 export const CERT_MANAGER_IDENTITY: ServiceAccountRef = { namespace: "cert-manager", serviceAccount: "cert-manager" };
+/** external-dns: the failover records of the stack's host names in its Route 53 zone (traffic/failover.ts). */
+export const EXTERNAL_DNS_IDENTITY: ServiceAccountRef = { namespace: "envoy-gateway-system", serviceAccount: "external-dns" };

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartRelease, containerResources } from "../charts";
 import type { ClusterRecord } from "../clusters/record";
-import { httpsRoute, type ListenerRef } from "../traffic/routes";
+import { healthRoute, httpsRoute, type ListenerRef } from "../traffic/routes";
 import { alertmanagerConfig, ALERT_RECEIVER_KEY, ALERT_RECEIVER_SECRET, type AlertingSettings } from "./alerting";
 import { recordingRules, sloRules, type SloSettings } from "./alerts";
 import { DASHBOARD_LABEL, loadDashboards } from "./dashboards";
@@ -51,6 +51,8 @@ export interface ObservabilityArgs {
 export const KPS_RELEASE = "kube-prometheus-stack";
 const FULLNAME = "kps";
 export const GRAFANA_SERVICE = "grafana";
+/** Grafana's unauthenticated health endpoint (200 while its database answers): Route 53 checks it per cluster. */
+export const GRAFANA_HEALTH_PATH = "/api/health";
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 export const prometheusUrl = (namespace: string) => `http://${FULLNAME}-prometheus.${namespace}.svc:9090`;
 /** Labels the Prometheus operator puts on Prometheus pods (network policy peers). */
@@ -280,7 +282,23 @@ export class Observability extends pulumi.ComponentResource {
     name: string,
     listener: ListenerRef,
     dependsOn: pulumi.Input<pulumi.Resource>[],
+    failover?: { annotations: Record<string, pulumi.Input<string>>; healthHostname: string },
   ): k8s.apiextensions.CustomResource {
+    const opts = { parent: this, provider: this.k8sProvider, dependsOn: [this.release, ...dependsOn] };
+    const backend = { service: GRAFANA_SERVICE, port: 80 };
+    if (failover)
+      healthRoute(
+        `${name}-health`,
+        {
+          routeName: `${GRAFANA_SERVICE}-health`,
+          namespace: this.namespace,
+          hostname: failover.healthHostname,
+          listener,
+          backend,
+          path: GRAFANA_HEALTH_PATH,
+        },
+        opts,
+      );
     return httpsRoute(
       name,
       {
@@ -288,12 +306,13 @@ export class Observability extends pulumi.ComponentResource {
         namespace: this.namespace,
         hostname: `grafana.${this.domain}`,
         listener,
-        backend: { service: GRAFANA_SERVICE, port: 80 },
+        backend,
         requestTimeout: "60s",
         // Grafana's UI and API live at "/", not under the model API's prefix.
         pathPrefixes: ["/"],
+        annotations: failover?.annotations,
       },
-      { parent: this, provider: this.k8sProvider, dependsOn: [this.release, ...dependsOn] },
+      opts,
     );
   }
 }

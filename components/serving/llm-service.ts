@@ -18,6 +18,7 @@ import {
   backendTlsPolicy,
   backendTrafficPolicies,
   gatewayDurationSeconds,
+  healthRoute,
   httpsRoute,
   PUBLIC_PATH_PREFIXES,
   type ListenerRef,
@@ -63,7 +64,16 @@ export interface LlmServiceArgs {
   /** Service account the pods run under, and labels its cloud identity needs on the pods (workload identity). */
   serviceAccount?: { name: pulumi.Input<string>; podLabels: Record<string, string> };
   /** Publish the model at `https://<hostname>` through the gateway's HTTPS listener. */
-  route?: { listener: ListenerRef; hostname: string; requestTimeout?: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
+  route?: {
+    listener: ListenerRef;
+    hostname: string;
+    requestTimeout?: string;
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** On the route: external-dns's failover record settings (components/traffic/failover.ts). */
+    annotations?: Record<string, pulumi.Input<string>>;
+    /** A health host of this cluster whose only route is `GET <READINESS_PATH>`, for Route 53's health checks. */
+    healthHostname?: string;
+  };
   /** Scale on queue depth with KEDA, reading the runtime's metrics from this Prometheus. */
   autoscaling?: { prometheusUrl: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
   tls?: RuntimeTls;
@@ -186,6 +196,9 @@ export function topologySpread(labels: Record<string, string>) {
   }));
 }
 const DEFAULT_TARGET_QUEUE_DEPTH = 4;
+
+/** The runtime's readiness endpoint (no credentials): the probes, and Route 53's health checks through the gateway. */
+export const READINESS_PATH = "/readyz";
 
 /** A probe that speaks HTTPS when the runtime does (the kubelet does not verify the certificate). */
 export function probeFor<P extends { httpGet: Record<string, unknown> }>(probe: P, tls: boolean): P {
@@ -330,7 +343,7 @@ export class LlmService extends pulumi.ComponentResource {
                   securityContext: restrictedContainerSecurityContext,
                   lifecycle: { preStop: termination.preStop },
                   readinessProbe: probeFor(
-                    { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
+                    { httpGet: { path: READINESS_PATH, port: "http" }, periodSeconds: 5, failureThreshold: 2 },
                     tls,
                   ),
                   livenessProbe: probeFor(
@@ -462,9 +475,24 @@ export class LlmService extends pulumi.ComponentResource {
           requestTimeout: fromZero ? `${holdSeconds + gatewayDurationSeconds(requestTimeout)}s` : requestTimeout,
           labels: this.labels,
           separateReads: true,
+          annotations: args.route.annotations,
         },
         routeOpts,
       );
+      if (args.route.healthHostname)
+        healthRoute(
+          `${name}-health-route`,
+          {
+            routeName: `${model.name}-health`,
+            namespace: args.namespace,
+            hostname: args.route.healthHostname,
+            listener: args.route.listener,
+            backend: { service: this.service.metadata.name, port: RUNTIME_PORT },
+            labels: this.labels,
+            path: READINESS_PATH,
+          },
+          routeOpts,
+        );
       backendTrafficPolicies(`${name}-balancing`, { routeName: model.name, namespace: args.namespace }, routeOpts);
       if (args.tls)
         backendTlsPolicy(

@@ -52,7 +52,18 @@ export interface RouteArgs {
    * them) on a 503; everything else falls through to the `API_RULE` rule.
    */
   separateReads?: boolean;
+  /** Route annotations (external-dns reads its record settings from the route, not the Gateway). */
+  annotations?: Record<string, pulumi.Input<string>>;
 }
+
+/** A route's attachment to the gateway's listener. */
+const listenerParentRef = (l: ListenerRef) => ({
+  group: GATEWAY_API,
+  kind: "Gateway",
+  name: l.gatewayName,
+  namespace: l.gatewayNamespace,
+  sectionName: l.sectionName,
+});
 
 /** Route rule names: Envoy Gateway policies address a rule by its name (`targetRefs[].sectionName`). */
 export const READS_RULE = "reads";
@@ -64,19 +75,43 @@ export function httpsRoute(name: string, args: RouteArgs, opts: pulumi.CustomRes
     {
       apiVersion: `${GATEWAY_API}/v1`,
       kind: "HTTPRoute",
-      metadata: { name: args.routeName, namespace: args.namespace, labels: args.labels },
+      metadata: { name: args.routeName, namespace: args.namespace, labels: args.labels, annotations: args.annotations },
       spec: {
-        parentRefs: [
-          {
-            group: GATEWAY_API,
-            kind: "Gateway",
-            name: args.listener.gatewayName,
-            namespace: args.listener.gatewayNamespace,
-            sectionName: args.listener.sectionName,
-          },
-        ],
+        parentRefs: [listenerParentRef(args.listener)],
         hostnames: [args.hostname],
         rules: routeRules(args),
+      },
+    },
+    opts,
+  );
+}
+
+/**
+ * A cluster's health host for one public host (components/traffic/failover.ts): exactly one path, matched
+ * exactly and for GET only, with no credentials, so Route 53's checkers can ask whether this cluster serves
+ * the host. Nothing else is routed on that name.
+ */
+export function healthRoute(
+  name: string,
+  args: Pick<RouteArgs, "routeName" | "namespace" | "hostname" | "listener" | "backend" | "labels"> & { path: string },
+  opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    name,
+    {
+      apiVersion: `${GATEWAY_API}/v1`,
+      kind: "HTTPRoute",
+      metadata: { name: args.routeName, namespace: args.namespace, labels: args.labels },
+      spec: {
+        parentRefs: [listenerParentRef(args.listener)],
+        hostnames: [args.hostname],
+        rules: [
+          {
+            matches: [{ path: { type: "Exact", value: args.path }, method: "GET" }],
+            backendRefs: [{ name: args.backend.service, port: args.backend.port }],
+            timeouts: { request: "5s" },
+          },
+        ],
       },
     },
     opts,

@@ -94,6 +94,11 @@ export const MUST_MATCH: readonly PromotionRule[] = [
   },
   { path: "observability.slo", scope: "twins", why: "dr is held to prod's SLOs, with the same alerts" },
   {
+    path: "dns",
+    scope: "twins",
+    why: "prod and dr publish one failover chain in one zone, with one health-check timing and so one switch time",
+  },
+  {
     path: "observability.alerting",
     scope: "twins",
     why: "dr pages the same on-call as prod: after a failover the same people answer",
@@ -114,6 +119,7 @@ export const MAY_DIFFER: readonly { path: string; why: string }[] = [
     why: "sizes per environment: GPUs, CPU and memory, replica bounds, queue depth and concurrency; artifact locations per region",
   },
   { path: "observability", why: "retention, storage and Prometheus sizing; SLO targets outside prod/dr" },
+  { path: "dns", why: "only stacks in the Route 53 failover chain (prod, dr) have it" },
 ];
 
 export interface PromotionIssue {

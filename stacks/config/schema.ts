@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ALERT_RECEIVERS } from "../../components/observability/alerting";
 import { NETWORK_PREFIX_RANGE, parseCidr } from "../../components/clusters/cidr";
 import { MODEL_CLASSES } from "../capacity/hardware";
+import { FAILOVER_ROLES } from "../../components/traffic/failover";
 
 export const ENVIRONMENTS = ["local", "dev", "staging", "prod", "onprem", "dr"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -97,6 +98,21 @@ const localCluster = z.strictObject({
   loadBalancer: loadBalancer.default({ annotations: {}, scheme: "internet-facing" }),
 });
 
+/**
+ * The cluster's place in the stack's DNS failover chain (components/traffic/failover.ts): `primary` answers
+ * the host names while healthy, then `secondary`, then `tertiary` (the dr stack's cluster); `none` stays out.
+ * Required on every cluster of a stack with `dns`, so no cluster joins or leaves the chain by default.
+ */
+const failoverSchema = z.strictObject({
+  role: z.enum(FAILOVER_ROLES, { error: `must be one of ${FAILOVER_ROLES.join(", ")}` }),
+  /**
+   * On-prem only: the public IPv4 address (a NAT or firewall in front of the internal gateway) that clients
+   * and Route 53's health checkers reach this cluster's gateway on. EKS clusters publish their load balancer.
+   */
+  publicAddress: z.ipv4({ error: "must be a public IPv4 address such as 198.51.100.10" }).optional(),
+});
+export type FailoverSettings = z.infer<typeof failoverSchema>;
+
 /** An existing cluster reached through a kubeconfig kept as a Pulumi secret. */
 const onpremCluster = z.strictObject({
   name: dnsLabel,
@@ -122,6 +138,7 @@ const onpremCluster = z.strictObject({
    * certificates from the corporate CA while the cloud cluster solves ACME in a public DNS zone.
    */
   tlsIssuer: z.lazy(() => issuerSchema).optional(),
+  failover: failoverSchema.optional(),
 });
 
 const poolBounds = {
@@ -196,6 +213,7 @@ const eksCluster = z.strictObject({
    * global, so two stacks in one account cannot both create it.
    */
   autoScalingServiceLinkedRole: z.enum(["create", "existing"]).default("create"),
+  failover: failoverSchema.optional(),
 });
 
 const aksGpuPool = z.strictObject({
@@ -456,6 +474,27 @@ const observabilitySchema = z.strictObject({
     .default({ ttftP95Seconds: 2, errorRatio: 0.01 }),
 });
 
+/**
+ * Health-checked DNS failover of the stack's host names in Route 53 (components/traffic/failover.ts); each
+ * cluster's `failover.role` places it in the chain. The switch time follows from these numbers
+ * (switchSeconds): intervalSeconds x failureThreshold + max(ttlSeconds, 60).
+ */
+export const DNS_DEFAULTS = { ttlSeconds: 60, healthCheck: { intervalSeconds: 10, failureThreshold: 3 } } as const;
+const dnsSchema = z.strictObject({
+  provider: z.literal("route53", { error: "must be route53 (the only DNS failover provider; AKS stacks stay single-cluster)" }),
+  hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: "must be a Route 53 hosted zone id such as Z0123456789ABC" }),
+  /** TTL of the records the stack writes itself (an on-prem cluster's address); alias records use 60 s. */
+  ttlSeconds: z.number().int().min(10).max(300).default(DNS_DEFAULTS.ttlSeconds),
+  healthCheck: z
+    .strictObject({
+      /** Route 53 offers 30 s (standard) and 10 s (fast) checks. */
+      intervalSeconds: z.union([z.literal(10), z.literal(30)], { error: "must be 10 or 30 (Route 53's intervals)" }).default(10),
+      failureThreshold: z.number().int().min(1).max(10).default(DNS_DEFAULTS.healthCheck.failureThreshold),
+    })
+    .default({ ...DNS_DEFAULTS.healthCheck }),
+});
+export type DnsSettings = z.infer<typeof dnsSchema>;
+
 const runtimeSchema = z.strictObject({
   image: imageReference,
   /** Config key whose secret value holds the API keys, one per line. */
@@ -477,6 +516,8 @@ export const settingsSchema = z.strictObject({
     slo: { ttftP95Seconds: 2, errorRatio: 0.01 },
     runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
   }),
+  /** Route 53 failover of the host names across the stack's (and the dr stack's) clusters; unset: no records. */
+  dns: dnsSchema.optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -484,5 +525,5 @@ export type Settings = z.infer<typeof settingsSchema>;
 export type SettingsInput = z.input<typeof settingsSchema>;
 
 /** The structured (object-valued) config keys; everything else in `settingsSchema` is a plain string. */
-export const OBJECT_KEYS = ["runtime", "tls", "clusters", "models", "observability"] as const;
+export const OBJECT_KEYS = ["runtime", "tls", "clusters", "models", "observability", "dns"] as const;
 export const SETTINGS_KEYS = Object.keys(settingsSchema.shape) as (keyof Settings)[];

@@ -4,6 +4,7 @@
  */
 import { overlaps, parseCidr } from "../../components/clusters/cidr";
 import { sloTargetIssues } from "../../components/observability/slo";
+import { healthHost, STANDBY } from "../../components/traffic/failover";
 import { RESERVED_HOSTS } from "../../components/traffic/hosts";
 import {
   AKS_MAX_PODS,
@@ -760,6 +761,111 @@ export function validateCapacityTargets(settings: Pick<Settings, "models" | "obs
 }
 
 /** Every cross-field rule, in the order their messages are reported. */
+/**
+ * DNS failover (components/traffic/failover.ts): with `dns`, every cluster states its role; the roles form a
+ * chain Route 53 can hold; each cluster can be reached by Route 53's health checkers; the derived host names
+ * are valid single labels under the domain.
+ */
+export function validateDnsFailover(settings: Pick<Settings, "clusters" | "models" | "domain" | "dns">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { dns } = settings;
+  const roleOf = (c: ClusterSettings) => ("failover" in c ? c.failover : undefined);
+  settings.clusters.forEach((c, i) => {
+    const f = roleOf(c);
+    const at = ["clusters", i, "failover"];
+    if (dns === undefined) {
+      if (f)
+        issues.push({ path: at, message: "needs dns (the Route 53 zone the failover records live in): set dns or remove it" });
+      return;
+    }
+    if (c.substrate === "aks" || c.substrate === "local") {
+      issues.push({
+        path: ["dns"],
+        message: `DNS failover is built for eks and onprem clusters in Route 53; cluster '${c.name}' is ${c.substrate} (AKS stacks stay single-cluster): remove dns`,
+      });
+      return;
+    }
+    if (f === undefined) {
+      issues.push({ path: at, message: "is required with dns: give the cluster's role (primary, secondary, tertiary or none)" });
+      return;
+    }
+    if (c.name === STANDBY)
+      issues.push({
+        path: ["clusters", i, "name"],
+        message: `'${STANDBY}' names the failover chain's standby records`,
+        value: c.name,
+      });
+    if (c.substrate === "onprem" && f.role !== "none" && f.publicAddress === undefined)
+      issues.push({
+        path: [...at, "publicAddress"],
+        message: `is required for role ${f.role}: Route 53's health checkers and failed-over clients reach an on-prem gateway only at a public address`,
+      });
+    if (c.substrate === "eks" && f.publicAddress !== undefined)
+      issues.push({
+        path: [...at, "publicAddress"],
+        message: "is for on-prem clusters: an EKS cluster's records point at its load balancer (external-dns publishes them)",
+        value: f.publicAddress,
+      });
+    if (c.substrate === "eks" && f.role !== "none" && c.loadBalancer.scheme === "internal")
+      issues.push({
+        path: [...at, "role"],
+        message: `needs an internet-facing load balancer (clusters[${i}].loadBalancer.scheme is internal): Route 53's health checkers cannot reach it`,
+        value: f.role,
+      });
+  });
+  if (dns === undefined) return issues;
+  const withRole = (role: string) => settings.clusters.flatMap((c, i) => (roleOf(c)?.role === role ? [{ c, i }] : []));
+  for (const role of ["primary", "secondary", "tertiary"]) {
+    const holders = withRole(role);
+    for (const { i } of holders.slice(1))
+      issues.push({
+        path: ["clusters", i, "failover", "role"],
+        message: `only one cluster can be ${role} (also '${holders[0].c.name}')`,
+        value: role,
+      });
+  }
+  const [primary] = withRole("primary");
+  const [secondary] = withRole("secondary");
+  if (primary && !secondary)
+    issues.push({
+      path: ["clusters", primary.i, "failover", "role"],
+      message:
+        "primary needs a secondary cluster in the same stack: the primary's fallback record aliases the standby name, which Route 53 only accepts once the secondary's record exists",
+      value: "primary",
+    });
+  const served = (m: Settings["models"][number], name: string) => m.clusters === undefined || m.clusters.includes(name);
+  settings.models.forEach((m, mi) => {
+    if (primary && secondary && served(m, primary.c.name) && !served(m, secondary.c.name))
+      issues.push({
+        path: ["models", mi, "clusters"],
+        message: `model '${m.name}' is on the primary cluster '${primary.c.name}' but not on the secondary '${secondary.c.name}': failover would have nowhere to go`,
+      });
+  });
+  const inChain = settings.clusters.filter((c) => (roleOf(c)?.role ?? "none") !== "none");
+  settings.models.forEach((m, mi) => {
+    if (m.replicas.min === 0 && inChain.some((c) => served(m, c.name)))
+      issues.push({
+        path: ["models", mi, "replicas", "min"],
+        message: `must be >= 1 on clusters in the DNS failover chain: at zero replicas /readyz fails and Route 53 would fail '${m.name}' over`,
+        value: 0,
+      });
+  });
+  const labels = [...RESERVED_HOSTS, ...settings.models.map((m) => m.name)];
+  for (const { c, i } of ["primary", "secondary", "tertiary"].flatMap(withRole))
+    for (const label of labels) {
+      // Standby labels (<= 40 + 9 characters) always fit; health hosts join two names of up to 40.
+      const host = healthHost(label, c.name, settings.domain);
+      const first = host.slice(0, host.indexOf("."));
+      if (first.length > 63)
+        issues.push({
+          path: ["clusters", i, "name"],
+          message: `makes the health host ${host}, whose first label has ${first.length} characters (DNS allows 63): shorten the cluster or model name`,
+          value: c.name,
+        });
+    }
+  return issues;
+}
+
 export function validateSettings(settings: Settings, configKeys: ReadonlyMap<string, boolean>): ConfigIssue[] {
   return [
     ...validateBounds(settings),
@@ -780,5 +886,6 @@ export function validateSettings(settings: Settings, configKeys: ReadonlyMap<str
     ...validateImageLocality(settings),
     ...validateModelFitsPools(settings),
     ...validateCapacityTargets(settings),
+    ...validateDnsFailover(settings),
   ];
 }

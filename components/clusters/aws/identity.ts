@@ -53,6 +53,22 @@ export function certManagerDnsPolicy(a: { partition: pulumi.Input<string>; zoneI
 }
 
 /**
+ * external-dns (Route 53 provider): read and change record sets, and read their tags, in the one hosted zone
+ * the stack's names live in; list zones to find it (no resource-level scoping exists for that).
+ */
+export function externalDnsPolicy(a: { partition: pulumi.Input<string>; zoneId: pulumi.Input<string> }): PolicyDocument {
+  return policy(
+    {
+      Sid: "ChangeRecordsInZone",
+      Effect: "Allow",
+      Action: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:ListTagsForResources"],
+      Resource: pulumi.interpolate`arn:${a.partition}:route53:::hostedzone/${a.zoneId}`,
+    },
+    { Sid: "FindZone", Effect: "Allow", Action: "route53:ListHostedZones", Resource: "*" },
+  );
+}
+
+/**
  * The cluster autoscaler: read node groups and their instance types (to scale GPU pools from zero it reads
  * labels and taints from the managed node group), change the size only of groups tagged as this cluster's.
  */
@@ -294,7 +310,7 @@ export function loadBalancerControllerPolicy(partition: pulumi.Input<string>): P
 
 /** Which upstream reference policy each in-cluster controller's permissions are compared with. */
 export type ControllerPolicy =
-  "loadBalancerController" | "clusterAutoscaler" | "ebsCsiKms" | "certManagerRoute53" | "efsCsiController";
+  "loadBalancerController" | "clusterAutoscaler" | "ebsCsiKms" | "certManagerRoute53" | "efsCsiController" | "externalDnsRoute53";
 
 /**
  * Every known difference between a controller's policy here and its upstream reference (fixtures under
@@ -391,6 +407,12 @@ export const IAM_DEVIATIONS: readonly {
     kind: "scope",
     actions: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
     reason: "narrowed from every hosted zone to the stack's zone, as the cert-manager docs suggest",
+  },
+  {
+    policy: "externalDnsRoute53",
+    kind: "scope",
+    actions: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:ListTagsForResources"],
+    reason: "narrowed from every hosted zone to the stack's zone, as the external-dns AWS tutorial suggests",
   },
 ];
 

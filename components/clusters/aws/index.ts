@@ -8,12 +8,12 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { GPU_NODE_LABELS, gpuFacts, type ClusterRecord } from "../record";
-import { CERT_MANAGER_IDENTITY, SERVING_IDENTITY } from "../workload-identity";
+import { CERT_MANAGER_IDENTITY, EXTERNAL_DNS_IDENTITY, SERVING_IDENTITY } from "../workload-identity";
 import { createControllers, createNodeAddons, createStorageClass, createWorkloadAddons } from "./addons";
 import { createArtifacts } from "./artifacts";
 import { createEfsStorageClass, createModelFileSystem } from "./efs";
 import { createControlPlane, kubeconfig, logGroupName } from "./cluster";
-import { certManagerDnsPolicy, modelReaderPolicy, podIdentity } from "./identity";
+import { certManagerDnsPolicy, externalDnsPolicy, modelReaderPolicy, podIdentity } from "./identity";
 import { autoScalingServiceLinkedRole, createKey } from "./kms";
 import { createNetwork } from "./network";
 import { createNodeGroups, GPU_TAINT, gpuModel, type GpuPoolSpec } from "./node-groups";
@@ -38,6 +38,8 @@ export interface EksClusterArgs {
   dr?: { region: string; modelBucket: string };
   /** Route 53 zone cert-manager may answer DNS-01 challenges in (looked up by name without an id); unset grants cert-manager nothing. */
   dnsZone?: { name: string; id?: string };
+  /** Route 53 zone external-dns publishes the failover records in (traffic/failover.ts); unset installs no identity. */
+  failoverZoneId?: string;
   /**
    * EC2 Auto Scaling's service-linked role, which the cluster key's policy names: `create` it (default; a
    * fresh account has none) or use the `existing` one (an account that has had an Auto Scaling group, or
@@ -232,6 +234,21 @@ export class EksCluster extends pulumi.ComponentResource {
       );
     }
 
+    const externalDns =
+      args.failoverZoneId === undefined
+        ? undefined
+        : podIdentity(
+            `${name}-external-dns`,
+            {
+              clusterName: cluster.name,
+              region,
+              ...EXTERNAL_DNS_IDENTITY,
+              inline: externalDnsPolicy({ partition, zoneId: args.failoverZoneId }),
+              tags,
+            },
+            child,
+          );
+
     // Pod Identity needs nothing on the service account or pod: the agent matches the association.
     const identity = (ref: { namespace: string; serviceAccount: string }) => ({
       ...ref,
@@ -251,10 +268,19 @@ export class EksCluster extends pulumi.ComponentResource {
         scheme: args.loadBalancer.scheme,
       },
       kmsKeyArn: key.arn,
-      ready: [...nodes.gpu, ...workloadAddons, storageClass, sharedStorageClass, ...controllers.releases, serving.association],
+      ready: [
+        ...nodes.gpu,
+        ...workloadAddons,
+        storageClass,
+        sharedStorageClass,
+        ...controllers.releases,
+        serving.association,
+        ...(externalDns ? [externalDns.association] : []),
+      ],
       identities: {
         serving: identity(SERVING_IDENTITY),
         certManager: certManager ? identity(CERT_MANAGER_IDENTITY) : undefined,
+        externalDns: externalDns ? identity(EXTERNAL_DNS_IDENTITY) : undefined,
       },
       dns01: zoneId ? { route53: { region, hostedZoneID: zoneId } } : undefined,
       credentialEndpoints: [POD_IDENTITY_AGENT],

@@ -55,6 +55,8 @@ export const CHART_RULES: Record<string, ChartRule> = {
     freeForm: [],
     subcharts: { "node-feature-discovery": { fixture: "node-feature-discovery", freeForm: [] } },
   },
+  // values.schema.json decides here too (it types resources, env and extraArgs).
+  "external-dns": { fixture: "external-dns", freeForm: [] },
   "aws-load-balancer-controller": { fixture: "aws-load-balancer-controller", freeForm: [nodeSelector, resources("resources")] },
   "cluster-autoscaler": {
     fixture: "cluster-autoscaler",
@@ -74,6 +76,7 @@ export const PINS: Record<string, string> = {
   keda: CHARTS.keda.version,
   "keda-add-ons-http": CHARTS.kedaHttpAddOn.version,
   "gpu-operator": CHARTS.gpuOperator.version,
+  "external-dns": CHARTS.externalDns.version,
   "aws-load-balancer-controller": AWS_CHARTS.loadBalancerController.version,
   "cluster-autoscaler": AWS_CHARTS.clusterAutoscaler.version,
 };

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, test } from "node:test";
 import { EksCluster, type EksClusterArgs } from "../../../components/clusters/aws";
+import { CHARTS as CHARTS_K8S } from "../../../components/charts";
 import { CHARTS } from "../../../components/clusters/aws/addons";
 import { IAM_DEVIATIONS, type ControllerPolicy } from "../../../components/clusters/aws/identity";
 import type { PlannedResource } from "../../../stacks/policy/types";
@@ -31,6 +32,7 @@ const REFERENCES: Record<ControllerPolicy, { fixture: Fixture; rolePolicy: strin
   ebsCsiKms: { fixture: fixture("ebs-csi-kms"), rolePolicy: "c1-ebs-csi" },
   certManagerRoute53: { fixture: fixture("cert-manager-route53"), rolePolicy: "c1-cert-manager" },
   efsCsiController: { fixture: fixture("efs-csi-controller"), rolePolicy: "c1-efs-csi" },
+  externalDnsRoute53: { fixture: fixture("external-dns-route53"), rolePolicy: "c1-external-dns" },
 };
 
 const args: EksClusterArgs = {
@@ -48,6 +50,7 @@ const args: EksClusterArgs = {
   loadBalancer: { annotations: {}, scheme: "internet-facing" },
   artifacts: { role: "primary", modelBucket: "models-bucket", repository: "llm-platform/llm-runtime" },
   dnsZone: { name: "llm.example.com", id: "Z0123456789ABCDEFGHIJ" },
+  failoverZoneId: "Z0123456789ABCDEFGHIJ",
 };
 
 let resources: PlannedResource[];
@@ -82,6 +85,11 @@ test("the references are those of the pinned versions (bumping a pin without ref
     REFERENCES.clusterAutoscaler.fixture.version,
     `cluster-autoscaler-${tag.replace(/^v/, "")}`,
     "cluster-autoscaler image tag: refresh fixtures/iam/cluster-autoscaler.json from the README at that tag",
+  );
+  assert.equal(
+    REFERENCES.externalDnsRoute53.fixture.chartVersion,
+    CHARTS_K8S.externalDns.version,
+    "CHARTS.externalDns.version: refresh fixtures/iam/external-dns-route53.json (docs/tutorials/aws.md at the chart's tag)",
   );
   const ebs = resources.filter(
     (r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.name.startsWith("c1-ebs-csi-"),
@@ -152,4 +160,13 @@ test("diffPolicies: wildcards cover, narrower resources and other conditions are
     diffPolicies({ Statement: [] }, up).map((x) => x.kind),
     ["missing", "missing"],
   );
+});
+
+test("external-dns may change records in the stack's one zone only", () => {
+  const doc = ours("c1-external-dns");
+  const change = doc.Statement.find((s) => [s.Action].flat().includes("route53:ChangeResourceRecordSets"));
+  assert.deepEqual([change?.Resource].flat(), ["arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"]);
+  const association = find(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "c1-external-dns");
+  assert.equal(get(association.inputs, "namespace"), "envoy-gateway-system");
+  assert.equal(get(association.inputs, "serviceAccount"), "external-dns");
 });

@@ -253,18 +253,59 @@ test("image.yml pushes under the git sha, makes an SBOM and signs keylessly with
   assert.match(source, /cosign copy "\$REF" "\$ECR:\$TAG"/);
 });
 
-test("dr.yml checks prerequisites, then redeploys dr through pulumi-up.yml, then handles traffic", () => {
+test("dr.yml checks prerequisites, then redeploys dr through pulumi-up.yml, then waits for dr's health checks", () => {
   const wf = workflow("dr.yml");
   assert.deepEqual(Object.keys(wf.on), ["workflow_dispatch"]);
-  assert.deepEqual(Object.keys(wf.jobs), ["prerequisites", "redeploy", "traffic"]);
+  assert.deepEqual(Object.keys(wf.jobs), ["prerequisites", "redeploy", "failover"]);
   assert.equal(wf.jobs.redeploy.needs, "prerequisites");
   assert.equal(wf.jobs.redeploy.uses, "./.github/workflows/pulumi-up.yml");
   assert.equal(wf.jobs.redeploy.with?.stack, "dr");
-  assert.equal(wf.jobs.traffic.needs, "redeploy");
+  assert.equal(wf.jobs.failover.needs, "redeploy");
   const source = text("dr.yml");
   assert.match(source, /npx tsx stacks\/config\/dr-prerequisites\.ts dr prod/);
   assert.match(source, /pulumi stack ls --json/);
-  assert.match(source, /\.github\/scripts\/dns-switch\.sh "\$ZONE_ID" dr dr/);
+  // Route 53 moves traffic by health check: no switch input, no manual switch script.
+  const inputs = (wf.on.workflow_dispatch as { inputs?: Record<string, unknown> }).inputs ?? {};
+  assert.deepEqual(Object.keys(inputs), ["reason"]);
+  assert.doesNotMatch(source, /dns-switch/);
+  assert.match(source, /\.github\/scripts\/failover-status\.sh dr 900/);
+  assert.ok(!existsSync(path.join(REPO_ROOT, ".github", "scripts", "dns-switch.sh")));
+});
+
+const fakeFailoverOutput = JSON.stringify({
+  switchSeconds: { detectionSeconds: 30, ttlSeconds: 60, totalSeconds: 90 },
+  healthChecks: { "dr-uswest2": { m1: "hc-m1", grafana: "hc-grafana" } },
+});
+const fakeRoute53 = (grafana: string) =>
+  `case "$*" in *hc-grafana*) s='${grafana}' ;; *) s='"Success: HTTP Status Code 200, OK"' ;; esac
+   jq -n --argjson s "$s" '{HealthCheckObservations: [{StatusReport: {Status: $s}}, {StatusReport: {Status: $s}}]}'`;
+
+test("failover-status.sh waits for every health check of the stack and prints the switch time", async () => {
+  const pulumi = `echo '${fakeFailoverOutput}'`;
+  const healthy = await withFakes({ pulumi, aws: fakeRoute53('"Success: HTTP Status Code 200, OK"') }, "failover-status.sh", [
+    "dr",
+    "5",
+  ]);
+  assert.equal(healthy.result.code, 0, healthy.result.stderr);
+  assert.match(healthy.result.stdout, /ok: grafana on dr-uswest2 \(health check hc-grafana\)/);
+  assert.match(healthy.result.stdout, /switch time 90 s \(detection 30 s \+ TTL 60 s/);
+  assert.ok(healthy.calls.includes("stack output failover --json --stack dr"), healthy.calls.join("; "));
+
+  process.env.POLL_SECONDS = "0";
+  try {
+    const failing = await withFakes({ pulumi, aws: fakeRoute53('"Failure: Connection timed out."') }, "failover-status.sh", [
+      "dr",
+      "0",
+    ]);
+    assert.equal(failing.result.code, 1);
+    assert.match(failing.result.stderr, /unhealthy after 0s: grafana on dr-uswest2 \(health check hc-grafana\)/);
+  } finally {
+    delete process.env.POLL_SECONDS;
+  }
+
+  const none = await withFakes({ pulumi: "exit 1" }, "failover-status.sh", ["staging"]);
+  assert.equal(none.result.code, 1);
+  assert.match(none.result.stderr, /stack staging exports no failover/);
 });
 
 test("drift.yml previews every shared stack nightly with refresh and expecting no changes, then reports", () => {

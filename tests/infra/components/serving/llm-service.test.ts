@@ -357,6 +357,34 @@ test("publishes only the API paths: /metrics and the probes are not routed", asy
   for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/models"]) assert.ok(routed(path), `${path} not routed`);
 });
 
+test("with a health host, exactly one more path is public: GET /readyz, exact, on that host only", async () => {
+  const { resources } = await capture(() => {
+    new LlmService("c1-m1", {
+      cluster: gpuCluster(),
+      namespace: "llm-serving",
+      model,
+      image: "ghcr.io/org/runtime:1.0.0",
+      apiKeys: "k1",
+      route: { listener, hostname: "m1.llm.example.com", healthHostname: "m1--c1.llm.example.com" },
+    });
+  });
+  const routes = ofType(resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute");
+  assert.deepEqual(routes.map((r) => r.name).sort(), ["c1-m1-health-route", "c1-m1-route"]);
+  const health = find(resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-health-route");
+  assert.deepEqual(get(health.inputs, "spec", "hostnames"), ["m1--c1.llm.example.com"]);
+  const rules = get(health.inputs, "spec", "rules") as unknown[];
+  assert.deepEqual(
+    rules.map((r) => get(r, "matches")),
+    [[{ path: { type: "Exact", value: "/readyz" }, method: "GET" }]],
+  );
+  // The public host still routes nothing but /v1.
+  const api = find(resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route");
+  const values = (get(api.inputs, "spec", "rules") as unknown[]).flatMap((r) =>
+    (get(r, "matches") as unknown[]).map((m) => get(m, "path", "value")),
+  );
+  assert.deepEqual([...new Set(values)], ["/v1"]);
+});
+
 test("Pulumi waits longer for the Deployment than its startup probe plus a cold start allow", async () => {
   let svc: LlmService | undefined;
   const { resources } = await capture(() => {
