@@ -5,7 +5,8 @@
  * and in-flight requests. The add-on's own ScaledObject is switched off (skip-scaledobject-creation) and its
  * `external-push` trigger joins the model's queue-depth ScaledObject instead, as the add-on documents for
  * combining it with other scalers: KEDA allows one ScaledObject per Deployment, so 0 -> 1 (the interceptor's
- * requests) and 1 -> N (queue depth, concurrency) live in one object.
+ * requests) and 1 -> N (queue depth, concurrency) live in one object. The chart's interceptor TLS is off here, so
+ * both of its hops are plain HTTP: only for `tls.backendProtocol: http` (HELD_PATH_TLS_GAP in llm-service.ts).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

@@ -2,8 +2,12 @@
  * TLS on the hops behind the gateway: outside `local`, nothing reaches the runtime in plain text. The runtime
  * listens on HTTPS with a certificate, the gateway verifies it (a BackendTLSPolicy with a CA and a hostname
  * on every runtime Service a route sends traffic to), its probes speak HTTPS, and Prometheus scrapes it over
- * verified TLS.
+ * verified TLS. A model held at zero replicas by the KEDA HTTP add-on adds two hops (gateway -> interceptor ->
+ * runtime): the interceptor must run its TLS server without skipping verification, and the gateway must verify
+ * it, or the held path is plain HTTP (and fails against an HTTPS-only runtime).
  */
+import { INTERCEPTOR } from "../../components/autoscaling/http-add-on";
+import { CHARTS } from "../../components/charts";
 import { asArray, containersOf, get, id, ofType, podSpecs, reveal } from "./inspect";
 import { HTTP_ROUTE } from "./rules";
 import { scoped } from "./rules-kubernetes";
@@ -17,6 +21,8 @@ export const BACKEND_TLS_POLICY_TYPES = [
   "kubernetes:gateway.networking.k8s.io/v1alpha3:BackendTLSPolicy",
 ];
 const RUNTIME_LABEL = ["app.kubernetes.io/name", "llm-runtime"] as const;
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+const HTTP_SCALED_OBJECT = "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject";
 
 const isRuntime = (labels: unknown) => get(labels, RUNTIME_LABEL[0]) === RUNTIME_LABEL[1];
 
@@ -58,6 +64,36 @@ function routedServices(resources: readonly PlannedResource[], key: (r: PlannedR
   return out;
 }
 
+/** The scope part of a `scoped` key (`scope|namespace`). */
+const scopeOfKey = (k: string) => k.slice(0, k.lastIndexOf("|"));
+
+/** Interceptor Services a route sends traffic to (always in another namespace), by `scope|namespace|name`. */
+function routedInterceptors(
+  resources: readonly PlannedResource[],
+  key: (r: PlannedResource) => string,
+): Map<string, PlannedResource> {
+  const out = new Map<string, PlannedResource>();
+  for (const route of ofType(resources, HTTP_ROUTE))
+    for (const rule of asArray(get(route.inputs, "spec", "rules")))
+      for (const ref of asArray(get(rule, "backendRefs")))
+        if ((get(ref, "kind") ?? "Service") === "Service" && get(ref, "name") === INTERCEPTOR.service)
+          out.set(
+            `${scopeOfKey(key(route))}|${String(get(ref, "namespace") ?? get(route.inputs, "metadata", "namespace"))}|${INTERCEPTOR.service}`,
+            route,
+          );
+  return out;
+}
+
+/** Why the HTTP add-on's interceptor would proxy to the runtime without verified TLS, from its chart values. */
+export function interceptorTlsProblems(values: unknown): string[] {
+  const tls = get(values, "interceptor", "tls");
+  if (get(tls, "enabled") !== true)
+    return ["interceptor.tls.enabled is not true: the interceptor proxies to the runtime over plain HTTP"];
+  if (get(tls, "skipVerify") === true || get(tls, "skip_verify") === true)
+    return ["interceptor.tls.skipVerify is true: the interceptor does not verify the runtime"];
+  return [];
+}
+
 /** A BackendTLSPolicy that verifies: a CA (or the system roots) and a hostname. */
 function verifies(policy: PlannedResource): boolean {
   const v = get(policy.inputs, "spec", "validation");
@@ -93,6 +129,26 @@ export const runtimeHopsTls: Policy = {
           message: "the gateway reaches it without TLS: no BackendTLSPolicy with a CA and hostname targets it",
         });
     }
+
+    // The held path: the add-on's release in the same cluster must proxy over verified TLS, and the gateway must
+    // verify the interceptor.
+    const held = ofType(resources, HTTP_SCALED_OBJECT);
+    if (held.length > 0) {
+      const releases = ofType(resources, HELM_RELEASE).filter((r) => get(r.inputs, "chart") === CHARTS.kedaHttpAddOn.chart);
+      for (const hso of held) {
+        const release = releases.find((r) => scopeOfKey(key(r)) === scopeOfKey(key(hso)));
+        const problems = release
+          ? interceptorTlsProblems(get(release.inputs, "values"))
+          : ["no keda-add-ons-http release in its cluster"];
+        for (const p of problems) out.push({ resource: id(hso), message: `the held path is not TLS: ${p}` });
+      }
+    }
+    for (const [k, route] of routedInterceptors(resources, key))
+      if (!verified.has(k))
+        out.push({
+          resource: id(route),
+          message: `the gateway reaches the interceptor (${INTERCEPTOR.service}) without TLS: no BackendTLSPolicy with a CA and hostname targets it`,
+        });
 
     for (const sm of ofType(resources, SERVICE_MONITOR)) {
       if (!isRuntime(get(sm.inputs, "spec", "selector", "matchLabels"))) continue;

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
+import { httpAddOnValues } from "../../../components/autoscaling/http-add-on";
+import { CHARTS } from "../../../components/charts";
 import { CHARTS as AWS_CHARTS, clusterAutoscalerImageTag } from "../../../components/clusters/aws/addons";
 import { planJson } from "../helpers";
 import { checkRelease, FIXTURES_DIR, loadFixture, subchartVersionProblems, type ChartRule } from "./helm-values";
@@ -14,6 +16,20 @@ import { CHART_RULES, chartName, PINS } from "./helm-values-rules";
 const STACKS = ["local", "dev", "staging", "prod", "onprem", "dr"];
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 type Planned = Awaited<ReturnType<typeof planJson>>["resources"];
+
+/**
+ * Releases a component installs that no shipped stack file plans: the KEDA HTTP add-on comes only with a model at
+ * `replicas.min: 0`, which needs `tls.backendProtocol: http` (local), and the local stack keeps min 1. Checked
+ * as the component renders them, both ways it can (highly available or not).
+ */
+const componentReleases = [true, false].map((ha) => ({
+  label: `component: keda-add-ons-http (highAvailability ${ha})`,
+  inputs: {
+    chart: CHARTS.kedaHttpAddOn.chart,
+    version: CHARTS.kedaHttpAddOn.version,
+    values: httpAddOnValues({ highAvailability: ha, responseHeaderSeconds: 600 }),
+  },
+}));
 const plans = new Map<string, Planned>();
 
 before(async () => {
@@ -105,21 +121,24 @@ describe("helm values guard: every release of every stack", () => {
   test("each release's chart is pinned, has a fixture of its version, and its values fit the chart", () => {
     const used = new Set<string>();
     const problems: string[] = [];
-    for (const [stack, resources] of plans) {
-      for (const r of resources.filter((x) => x.type === RELEASE)) {
-        const inputs = r.inputs as { chart: string; version: string; values?: Record<string, unknown> };
-        const chart = chartName(inputs.chart);
-        const rule = CHART_RULES[chart];
-        const label = `${stack}: ${r.type}::${r.name}`;
-        if (!rule) {
-          problems.push(`${label}: chart ${chart} has no fixture; add one (docs/operations.md, Guards: Helm values)`);
-          continue;
-        }
-        const f = loadFixture(rule.fixture);
-        if (inputs.version !== f.version)
-          problems.push(`${label}: installs ${chart}@${inputs.version}, fixture holds ${f.version}`);
-        problems.push(...checkRelease(label, rule, inputs.values ?? {}, (rl, p) => used.add(`${rl.fixture}:${p}`)));
+    const releases = [
+      ...[...plans].flatMap(([stack, resources]) =>
+        resources.filter((x) => x.type === RELEASE).map((r) => ({ label: `${stack}: ${r.type}::${r.name}`, inputs: r.inputs })),
+      ),
+      ...componentReleases,
+    ];
+    for (const r of releases) {
+      const inputs = r.inputs as { chart: string; version: string; values?: Record<string, unknown> };
+      const chart = chartName(inputs.chart);
+      const rule = CHART_RULES[chart];
+      if (!rule) {
+        problems.push(`${r.label}: chart ${chart} has no fixture; add one (docs/operations.md, Guards: Helm values)`);
+        continue;
       }
+      const f = loadFixture(rule.fixture);
+      if (inputs.version !== f.version)
+        problems.push(`${r.label}: installs ${chart}@${inputs.version}, fixture holds ${f.version}`);
+      problems.push(...checkRelease(r.label, rule, inputs.values ?? {}, (rl, p) => used.add(`${rl.fixture}:${p}`)));
     }
     assert.deepEqual(problems, []);
     const unused = allRules().flatMap(([, rl]) => rl.freeForm.map((f) => `${rl.fixture}:${f.path}`).filter((k) => !used.has(k)));

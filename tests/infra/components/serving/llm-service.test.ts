@@ -7,6 +7,7 @@ import {
   ENDPOINT_PROPAGATION_SECONDS,
   LlmService,
   podTermination,
+  HELD_PATH_TLS_GAP,
   PROCESS_EXIT_MARGIN_SECONDS,
   RUNTIME_HOST_MARGIN_SECONDS,
   listenArgs,
@@ -246,7 +247,14 @@ test("rejects scale to zero without a scaler and a route", () => {
   assert.match(
     validateLlmService({ model: { ...model, replicas: { min: 3, max: 2 } } }).join(),
     /model.replicas.min \(3\) must be <= model.replicas.max \(2\)/,
-  );
+  ); // The held path cannot be TLS on both hops with the add-on at 0.15.0 (docs/model-delivery.md).
+  const atZero = { ...model, replicas: { min: 0, max: 2 } };
+  const complete = { autoscaling: { prometheusUrl: "http://p" }, scaleFromZero: { namespace: "keda" } };
+  const route = { listener: { gatewayName: "g", gatewayNamespace: "n", sectionName: "https" }, hostname: "m1.example.com" };
+  assert.deepEqual(validateLlmService({ model: atZero, ...complete, route }), []);
+  assert.deepEqual(validateLlmService({ model: atZero, ...complete, route, tls: { secretName: "m1-tls", caSecret: "ca" } }), [
+    `model.replicas.min 0 cannot be combined with tls: ${HELD_PATH_TLS_GAP}`,
+  ]);
 });
 
 const runtimeContainer = async (overrides: Partial<typeof model> = {}, cluster = {}) =>

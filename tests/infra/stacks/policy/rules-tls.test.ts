@@ -99,3 +99,47 @@ test("runtime-hops-tls does not apply to local, where config may ask for plain H
   const plain = [deployment(container("http://0.0.0.0:8080", false)), service, route, monitor({})];
   assert.deepEqual(messages(plain, { environment: "local" }), []);
 });
+
+// The held path (scale from zero): gateway -> KEDA HTTP add-on interceptor (keda namespace) -> runtime.
+const heldRoute = res("gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route", {
+  metadata: { name: "m1", namespace: ns },
+  spec: { rules: [{ backendRefs: [{ name: "keda-add-ons-http-interceptor-proxy", namespace: "keda", port: 8443 }] }] },
+});
+const httpScaledObject = res("http.keda.sh/v1alpha1:HTTPScaledObject", "c1-m1-held", { metadata: { name: "m1", namespace: ns } });
+const addOn = (tls: Record<string, unknown> | undefined) =>
+  res("helm.sh/v3:Release", "c1-http-add-on", {
+    chart: "keda-add-ons-http",
+    namespace: "keda",
+    values: { interceptor: tls === undefined ? {} : { tls } },
+  });
+const interceptorTls = res("gateway.networking.k8s.io/v1:BackendTLSPolicy", "c1-interceptor-backend-tls", {
+  metadata: { name: "interceptor", namespace: "keda" },
+  spec: {
+    targetRefs: [{ group: "", kind: "Service", name: "keda-add-ons-http-interceptor-proxy" }],
+    validation: { caCertificateRefs: [{ group: "", kind: "Secret", name: "llm-internal-ca" }], hostname: "interceptor.keda.svc" },
+  },
+});
+const heldBase = [deployment(container("https://0.0.0.0:8080", true, "HTTPS")), service, heldRoute, httpScaledObject];
+
+test("runtime-hops-tls fails a held path where the interceptor proxies plain HTTP or the gateway does not verify it", () => {
+  const hso = "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject::c1-m1-held";
+  const unverified =
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute::c1-m1-route: the gateway reaches the interceptor (keda-add-ons-http-interceptor-proxy) without TLS: no BackendTLSPolicy with a CA and hostname targets it";
+  // What main planned before: the chart's defaults (TLS off) and a route to the plain proxy port.
+  assert.deepEqual(messages([...heldBase, addOn(undefined)]), [
+    `${hso}: the held path is not TLS: interceptor.tls.enabled is not true: the interceptor proxies to the runtime over plain HTTP`,
+    unverified,
+  ]);
+  assert.deepEqual(messages([...heldBase, addOn({ enabled: true, skipVerify: true }), interceptorTls]), [
+    `${hso}: the held path is not TLS: interceptor.tls.skipVerify is true: the interceptor does not verify the runtime`,
+  ]);
+  assert.deepEqual(messages(heldBase), [
+    `${hso}: the held path is not TLS: no keda-add-ons-http release in its cluster`,
+    unverified,
+  ]);
+});
+
+test("runtime-hops-tls passes a held path with verified TLS on both hops, and ignores it on local", () => {
+  assert.deepEqual(messages([...heldBase, addOn({ enabled: true, skipVerify: false }), interceptorTls]), []);
+  assert.deepEqual(messages([...heldBase, addOn(undefined)], { environment: "local" }), []);
+});
