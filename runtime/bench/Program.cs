@@ -47,6 +47,8 @@ var settings = new Dictionary<string, string?>
     ["Runtime:MaxTokensCap"] = "4096",
     ["Runtime:MaxConcurrent"] = "16",
     ["Logging:LogLevel:Default"] = "Warning", // the access log would otherwise mix with --json on stdout
+    // Warnings that remain (an unverified bench model has no manifest) go to stderr: stdout is the --json document.
+    ["Logging:Console:LogToStandardErrorThreshold"] = "Trace",
     ["Runtime:MaxBatchSize"] = "16",
 };
 await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimumLevel(LogLevel.Warning)))
