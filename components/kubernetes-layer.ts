@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { httpAddOnQuota, KedaHttpAddOn } from "./autoscaling/http-add-on";
-import { Keda } from "./autoscaling/keda";
+import { Keda, kedaMemoryLimitMi } from "./autoscaling/keda";
 import type { ClusterRecord } from "./clusters/record";
 import { GpuOperator } from "./gpu/gpu-operator";
 import { Observability, PROMETHEUS_POD_LABELS, type ObservabilitySettings } from "./observability/observability";
@@ -144,6 +144,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             prometheus: args.observability.prometheusResources,
             replicas: ha ? 2 : 1,
             kedaAddOn: scaleFromZero ? httpAddOnQuota(ha) : undefined,
+            kedaMemoryLimitMi: kedaMemoryLimitMi(ha),
           }),
         ],
       },

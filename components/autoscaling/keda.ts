@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartRelease, containerResources } from "../charts";
 import type { ClusterRecord } from "../clusters/record";
+import { memoryMi } from "../security/quantity";
 import { externalPushTrigger } from "./http-add-on";
 
 export interface KedaArgs {
@@ -14,6 +15,18 @@ export interface KedaArgs {
   namespace: string;
   highAvailability: boolean;
   opts?: { dependsOn?: pulumi.Input<pulumi.Resource>[] };
+}
+
+/** Limits (memory) of what KEDA's chart runs with these values: every replica, plus one surge pod of the largest
+ * during a rollout (Deployment default maxSurge 25% rounds up to 1). The keda namespace quota is sized from it. */
+export function kedaMemoryLimitMi(ha: boolean): number {
+  const values = kedaValues(ha) as {
+    operator: { replicaCount: number };
+    resources: Record<"operator" | "metricServer" | "webhooks", { limits: { memory: string } }>;
+  };
+  const replicas = values.operator.replicaCount;
+  const limits = Object.values(values.resources).map((r) => memoryMi(r.limits.memory));
+  return replicas * limits.reduce((a, b) => a + b, 0) + Math.max(...limits);
 }
 
 export function kedaValues(ha: boolean): Record<string, unknown> {

@@ -95,6 +95,8 @@ export function platformNamespaces(opts: {
   replicas: number;
   /** Pods and resources the KEDA HTTP add-on adds to the keda namespace, when installed (httpAddOnQuota). */
   kedaAddOn?: { pods: number; cpuMilli: number; memoryMi: number; memoryLimitMi: number };
+  /** Memory limits KEDA itself runs with (kedaMemoryLimitMi): two replicas of each part in HA pass the 4Gi floor. */
+  kedaMemoryLimitMi?: number;
 }): NamespaceSpec[] {
   const smallDefaults = { cpu: "50m", memory: "64Mi", memoryLimit: "256Mi" };
   const add = opts.kedaAddOn;
@@ -142,7 +144,7 @@ export function platformNamespaces(opts: {
       quota: {
         "requests.cpu": formatCpu(2000 + (add?.cpuMilli ?? 0)),
         "requests.memory": formatMemory(2048 + (add?.memoryMi ?? 0)),
-        "limits.memory": formatMemory(4096 + (add?.memoryLimitMi ?? 0)),
+        "limits.memory": formatMemory(Math.max(4096, opts.kedaMemoryLimitMi ?? 0) + (add?.memoryLimitMi ?? 0)),
         pods: String(20 + (add?.pods ?? 0)),
         "services.loadbalancers": "0",
       },

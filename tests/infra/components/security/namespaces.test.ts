@@ -9,6 +9,7 @@ import {
   servingQuota,
   validateNamespaces,
 } from "../../../../components/security/namespaces";
+import { kedaMemoryLimitMi } from "../../../../components/autoscaling/keda";
 import { cpuMillis, memoryMi } from "../../../../components/security/quantity";
 import { capture, find, get, gpuCluster, ofType } from "../../helpers";
 
@@ -129,4 +130,14 @@ test("the serving quota never caps a model below its max replicas plus a surge p
       );
     }),
   );
+});
+
+test("the keda quota holds KEDA's own pods as the chart values size them, HA included, plus a rollout's surge pod", () => {
+  // HA: operator, metrics server and webhooks at 2 replicas each: 2 x (1Gi + 1Gi + 256Mi) + a 1Gi surge pod.
+  assert.equal(kedaMemoryLimitMi(true), 5632);
+  assert.equal(kedaMemoryLimitMi(false), 3328);
+  const keda = (ha: boolean) =>
+    platformNamespaces({ ...base, kedaMemoryLimitMi: kedaMemoryLimitMi(ha) }).find((n) => n.name === NAMESPACES.keda)!.quota;
+  assert.ok(memoryMi(keda(true)["limits.memory"]) >= kedaMemoryLimitMi(true));
+  assert.equal(keda(false)["limits.memory"], "4Gi"); // the floor: room for the chart's hooks and jobs
 });
