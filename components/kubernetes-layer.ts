@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { httpAddOnQuota, KedaHttpAddOn } from "./autoscaling/http-add-on";
+import { httpAddOnQuota, INTERCEPTOR_TLS_SECRET, interceptorDnsNames, KedaHttpAddOn } from "./autoscaling/http-add-on";
 import { Keda, kedaMemoryLimitMi } from "./autoscaling/keda";
 import type { ClusterRecord } from "./clusters/record";
 import { GpuOperator } from "./gpu/gpu-operator";
@@ -19,7 +19,7 @@ import {
   servingQuota,
 } from "./security/namespaces";
 import { ServingNetworkPolicy } from "./security/network-policy";
-import { INTERNAL_CA, Tls, type IssuerSettings } from "./security/tls";
+import { INTERNAL_CA_TRUST, Tls, type IssuerSettings } from "./security/tls";
 import {
   DEFAULT_REQUEST_TIMEOUT,
   RUNTIME_PORT,
@@ -166,7 +166,7 @@ export class KubernetesLayer extends pulumi.ComponentResource {
           namespace: NAMESPACES.serving,
           serviceLabels: RUNTIME_LABELS,
           port: "http",
-          tls: backendTls ? { caSecret: INTERNAL_CA, serverName: runtimeScrapeServerName(NAMESPACES.serving) } : undefined,
+          tls: backendTls ? { caSecret: INTERNAL_CA_TRUST, serverName: runtimeScrapeServerName(NAMESPACES.serving) } : undefined,
         },
         opts: { dependsOn: [...ns(NAMESPACES.monitoring), ...ns(NAMESPACES.serving)] },
       },
@@ -238,8 +238,12 @@ export class KubernetesLayer extends pulumi.ComponentResource {
         ...Object.values(failover?.byHost ?? {}).map((h) => h.healthHostname),
       ],
     });
-    // The hops behind the gateway: one in-cluster CA in the serving namespace signs every runtime's certificate.
-    const internalCa = backendTls ? tls.internalCa(`${name}-internal-ca`, NAMESPACES.serving, ns(NAMESPACES.serving)) : undefined;
+    // The hops behind the gateway: one in-cluster CA signs every runtime's certificate (and the interceptor's);
+    // the namespaces whose clients verify them get its root.
+    const internalCa = backendTls
+      ? tls.internalCa(`${name}-internal-ca`, [...ns(NAMESPACES.serving), ...(scaleFromZero ? ns(NAMESPACES.keda) : [])])
+      : undefined;
+    const servingTrust = internalCa && tls.trustIn(`${name}-serving-ca-trust`, internalCa, NAMESPACES.serving);
 
     const keda = new Keda(
       `${name}-keda`,
@@ -263,6 +267,18 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             responseHeaderSeconds: gatewayDurationSeconds(DEFAULT_REQUEST_TIMEOUT),
             gateway: { namespace: NAMESPACES.gateway, podLabels: proxyPodLabels(GATEWAY_NAME) },
             routeNamespaces: [NAMESPACES.serving],
+            tls: internalCa && {
+              certSecret: INTERCEPTOR_TLS_SECRET,
+              caSecret: INTERCEPTOR_TLS_SECRET,
+              dependsOn: [
+                tls.certificate(`${name}-interceptor-cert`, {
+                  namespace: NAMESPACES.keda,
+                  secretName: INTERCEPTOR_TLS_SECRET,
+                  dnsNames: interceptorDnsNames(NAMESPACES.keda),
+                  issuer: internalCa,
+                }),
+              ],
+            },
             // Its CRDs come with the chart; the ReferenceGrant needs the Gateway API CRDs (gateway chart).
             opts: { dependsOn: [keda.release, gateway.release] },
           },
@@ -322,8 +338,9 @@ export class KubernetesLayer extends pulumi.ComponentResource {
             autoscaling: { prometheusUrl: observability.prometheusUrl, dependsOn: [keda.release] },
             tls: internalCa && {
               secretName: runtimeTlsSecret(model.name),
-              caSecret: internalCa.caSecret,
+              caSecret: servingTrust!.caSecret,
               dependsOn: [
+                servingTrust!.certificate,
                 tls.certificate(`${name}-${model.name}-cert`, {
                   namespace: NAMESPACES.serving,
                   secretName: runtimeTlsSecret(model.name),

@@ -5,8 +5,13 @@
  * and in-flight requests. The add-on's own ScaledObject is switched off (skip-scaledobject-creation) and its
  * `external-push` trigger joins the model's queue-depth ScaledObject instead, as the add-on documents for
  * combining it with other scalers: KEDA allows one ScaledObject per Deployment, so 0 -> 1 (the interceptor's
- * requests) and 1 -> N (queue depth, concurrency) live in one object. The chart's interceptor TLS is off here, so
- * both of its hops are plain HTTP: only for `tls.backendProtocol: http` (HELD_PATH_TLS_GAP in llm-service.ts).
+ * requests) and 1 -> N (queue depth, concurrency) live in one object.
+ *
+ * TLS (`tls` given, every environment but local): the interceptor serves a second proxy on `INTERCEPTOR.tlsPort`
+ * with a certificate from the internal CA, and requests that arrive there go on to `https://<service>.<ns>:<port>`
+ * (interceptor/middleware/routing.go at v0.15.0). Go verifies that upstream against its system roots, which
+ * `SSL_CERT_FILE` points at the `ca.crt` of the interceptor's own certificate: the internal root. The gateway
+ * verifies the interceptor with a BackendTLSPolicy and reaches only the TLS port (the plain one keeps listening).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,12 +19,26 @@ import { CHARTS, chartRelease, containerResources } from "../charts";
 import type { ClusterRecord } from "../clusters/record";
 import { inNamespace } from "../security/network-policy";
 import { restrictedContainerSecurityContext } from "../security/pod-security";
-import { GATEWAY_API } from "../traffic/routes";
+import { backendTlsPolicy, GATEWAY_API } from "../traffic/routes";
 
 /** The Helm release name: the chart names its objects after the chart (`keda-add-ons-http-*`), not the release. */
 export const HTTP_ADD_ON_RELEASE = "keda-add-ons-http";
 /** Services the chart creates, and their ports (values `interceptor.proxy.port`, `scaler.grpcPort`). */
-export const INTERCEPTOR = { service: "keda-add-ons-http-interceptor-proxy", port: 8080, adminPort: 9090 } as const;
+export const INTERCEPTOR = {
+  service: "keda-add-ons-http-interceptor-proxy",
+  port: 8080,
+  /** Value `interceptor.tls.port`; the Service names it `proxy-tls` (templates/interceptor/service-proxy.yaml). */
+  tlsPort: 8443,
+  adminPort: 9090,
+} as const;
+/** The interceptor's serving certificate Secret, mounted by the chart at /certs. */
+export const INTERCEPTOR_TLS_SECRET = "keda-add-ons-http-interceptor-tls";
+/** The names the interceptor's certificate carries; the gateway verifies the last. */
+export const interceptorDnsNames = (namespace: string) => [
+  INTERCEPTOR.service,
+  `${INTERCEPTOR.service}.${namespace}`,
+  `${INTERCEPTOR.service}.${namespace}.svc`,
+];
 export const EXTERNAL_SCALER = { service: "keda-add-ons-http-external-scaler", port: 9090 } as const;
 /** Pod labels of the chart's interceptor and scaler (templates/interceptor/deployment.yaml, scaler/deployment.yaml). */
 export const INTERCEPTOR_POD_LABELS = {
@@ -42,13 +61,25 @@ export interface HttpAddOnArgs {
   gateway: { namespace: string; podLabels: Record<string, string> };
   /** Namespaces whose HTTPRoutes may send traffic to the interceptor (ReferenceGrant). */
   routeNamespaces: string[];
+  /**
+   * Verified TLS on both hops: the interceptor's certificate (from the internal CA, for `interceptorDnsNames`)
+   * and a Secret in `namespace` whose `ca.crt` is that CA's root. Absent only where the runtime serves HTTP (local).
+   */
+  tls?: { certSecret: string; caSecret: string; dependsOn: pulumi.Input<pulumi.Resource>[] };
   opts?: { dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
 
 /** The restricted Pod Security Standard (the keda namespace enforces it); the chart's defaults lack two fields. */
 const restrictedPod = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
 
-export function httpAddOnValues(a: Pick<HttpAddOnArgs, "highAvailability" | "responseHeaderSeconds">): Record<string, unknown> {
+/** Where the chart mounts `interceptor.tls.certSecret`. */
+const CERTS_DIR = "/certs";
+
+export function httpAddOnValues(
+  a: Pick<HttpAddOnArgs, "highAvailability" | "responseHeaderSeconds"> & {
+    tls?: Pick<NonNullable<HttpAddOnArgs["tls"]>, "certSecret">;
+  },
+): Record<string, unknown> {
   const ha = a.highAvailability;
   return {
     crds: { install: true },
@@ -61,6 +92,20 @@ export function httpAddOnValues(a: Pick<HttpAddOnArgs, "highAvailability" | "res
       responseHeaderTimeout: `${a.responseHeaderSeconds}s`,
       resources: containerResources("100m", "64Mi", "1", "256Mi"),
       pdb: { enabled: ha },
+      ...(a.tls
+        ? {
+            tls: {
+              enabled: true,
+              certSecret: a.tls.certSecret,
+              certPath: `${CERTS_DIR}/tls.crt`,
+              keyPath: `${CERTS_DIR}/tls.key`,
+              port: INTERCEPTOR.tlsPort,
+              skipVerify: false,
+            },
+            // Go's system roots become this one file: the internal CA's root, beside the interceptor's certificate.
+            extraEnvs: { SSL_CERT_FILE: `${CERTS_DIR}/ca.crt` },
+          }
+        : {}),
     },
     podSecurityContext: { ...restrictedPod, fsGroup: 1000, supplementalGroups: [1000] },
     securityContext: restrictedContainerSecurityContext,
@@ -86,12 +131,14 @@ export class KedaHttpAddOn extends pulumi.ComponentResource {
     super("llm:autoscaling:KedaHttpAddOn", name, {}, opts);
     const child = { parent: this, provider: args.cluster.provider };
     const dependsOn = [...args.cluster.ready, ...(args.opts?.dependsOn ?? [])];
+    // The interceptor's pods mount the certificate's Secret: it comes first.
     this.release = chartRelease(
       `${name}-http-add-on`,
       { pin: CHARTS.kedaHttpAddOn, releaseName: HTTP_ADD_ON_RELEASE, namespace: args.namespace, values: httpAddOnValues(args) },
-      { ...child, dependsOn },
+      { ...child, dependsOn: [...dependsOn, ...(args.tls?.dependsOn ?? [])] },
     );
-    // Only the gateway's proxies reach the interceptor's proxy port, only the add-on's scaler its admin port.
+    // Only the gateway's proxies reach the interceptor's proxy port (the TLS one when TLS is on), only the
+    // add-on's scaler its admin port.
     new k8s.networking.v1.NetworkPolicy(
       `${name}-interceptor-ingress`,
       {
@@ -102,7 +149,7 @@ export class KedaHttpAddOn extends pulumi.ComponentResource {
           ingress: [
             {
               from: [inNamespace(args.gateway.namespace, args.gateway.podLabels)],
-              ports: [{ protocol: "TCP", port: INTERCEPTOR.port }],
+              ports: [{ protocol: "TCP", port: args.tls ? INTERCEPTOR.tlsPort : INTERCEPTOR.port }],
             },
             {
               from: [inNamespace(args.namespace, SCALER_POD_LABELS)],
@@ -127,6 +174,17 @@ export class KedaHttpAddOn extends pulumi.ComponentResource {
       },
       { ...child, dependsOn },
     );
+    if (args.tls)
+      backendTlsPolicy(
+        `${name}-interceptor-backend-tls`,
+        {
+          service: INTERCEPTOR.service,
+          namespace: args.namespace,
+          caSecret: args.tls.caSecret,
+          hostname: interceptorDnsNames(args.namespace).at(-1)!,
+        },
+        { ...child, dependsOn: [...dependsOn, ...args.tls.dependsOn] },
+      );
     this.registerOutputs({});
   }
 }

@@ -156,12 +156,15 @@ export class Tls extends pulumi.ComponentResource {
   readonly release: k8s.helm.v3.Release;
   readonly issuer: k8s.apiextensions.CustomResource;
   private readonly k8sProvider: k8s.Provider;
+  /** cert-manager's namespace: its cluster resource namespace, where ClusterIssuers read CA keys. */
+  private readonly namespace: string;
 
   constructor(name: string, args: TlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llm:security:Tls", name, {}, opts);
     const problems = validateIssuer(args.issuer, args.cluster, args.namespace);
     if (problems.length > 0) throw new Error(`Tls ${name}: ${problems.join("; ")}`);
     this.k8sProvider = args.cluster.provider;
+    this.namespace = args.namespace;
     const child = { parent: this, provider: args.cluster.provider };
     this.release = chartRelease(
       `${name}-cert-manager`,
@@ -228,9 +231,7 @@ export class Tls extends pulumi.ComponentResource {
     args: { namespace: pulumi.Input<string>; secretName: string; dnsNames: string[]; issuer?: InternalCa },
   ): k8s.apiextensions.CustomResource {
     if (args.dnsNames.length === 0) throw new Error(`certificate ${name}: dnsNames must not be empty`);
-    const issuerRef = args.issuer
-      ? { name: args.issuer.issuer, kind: "Issuer", group: CERT_GROUP }
-      : { name: CLUSTER_ISSUER, kind: "ClusterIssuer", group: CERT_GROUP };
+    const issuerRef = { name: args.issuer?.issuer ?? CLUSTER_ISSUER, kind: "ClusterIssuer", group: CERT_GROUP };
     return new k8s.apiextensions.CustomResource(
       name,
       {
@@ -251,19 +252,21 @@ export class Tls extends pulumi.ComponentResource {
   }
 
   /**
-   * The in-cluster CA for the hops behind the gateway (gateway -> runtime, Prometheus -> runtime): a self-signed
-   * root that signs a CA Issuer, both in `namespace`. Its trust is scoped to that namespace (Gateway API's
-   * BackendTLSPolicy and the ServiceMonitor may only read a CA in their own namespace), so its key lives there
-   * too, beside the leaf keys it could already impersonate; nothing outside trusts it.
+   * The in-cluster CA for the hops behind the gateway (gateway -> runtime, gateway -> interceptor -> runtime,
+   * Prometheus -> runtime): a self-signed root in cert-manager's namespace (a CA ClusterIssuer reads its key from
+   * the cluster resource namespace, which is cert-manager's own by default), so one key signs the serving
+   * certificates of every namespace and no workload namespace holds it. Clients read the root from the `ca.crt`
+   * of a certificate cert-manager issued in their own namespace (Gateway API's BackendTLSPolicy and the
+   * ServiceMonitor may only read Secrets there): `trustIn` makes one.
    */
-  internalCa(name: string, namespace: string, dependsOn: pulumi.Input<pulumi.Resource>[] = []): InternalCa {
+  internalCa(name: string, dependsOn: pulumi.Input<pulumi.Resource>[] = []): InternalCa {
     const afterChart = { parent: this, provider: this.k8sProvider, dependsOn: [this.release, ...dependsOn] };
     const bootstrap = new k8s.apiextensions.CustomResource(
       `${name}-bootstrap`,
       {
         apiVersion: `${CERT_GROUP}/v1`,
-        kind: "Issuer",
-        metadata: { name: `${INTERNAL_CA}-bootstrap`, namespace },
+        kind: "ClusterIssuer",
+        metadata: { name: `${INTERNAL_CA}-bootstrap` },
         spec: { selfSigned: {} },
       },
       afterChart,
@@ -273,8 +276,8 @@ export class Tls extends pulumi.ComponentResource {
       {
         apiVersion: `${CERT_GROUP}/v1`,
         kind: "Certificate",
-        metadata: { name: INTERNAL_CA, namespace },
-        spec: internalRootSpec(namespace),
+        metadata: { name: INTERNAL_CA, namespace: this.namespace },
+        spec: internalRootSpec(),
       },
       { ...afterChart, dependsOn: [bootstrap] },
     );
@@ -282,26 +285,43 @@ export class Tls extends pulumi.ComponentResource {
       `${name}-issuer`,
       {
         apiVersion: `${CERT_GROUP}/v1`,
-        kind: "Issuer",
-        metadata: { name: INTERNAL_CA, namespace },
+        kind: "ClusterIssuer",
+        metadata: { name: INTERNAL_CA },
         spec: { ca: { secretName: INTERNAL_CA } },
       },
       { ...afterChart, dependsOn: [root] },
     );
-    return { namespace, issuer: INTERNAL_CA, caSecret: INTERNAL_CA, ready: [issuer] };
+    return { issuer: INTERNAL_CA, ready: [issuer] };
+  }
+
+  /**
+   * The internal CA's root in `namespace`, for clients there that verify against it: a certificate from the CA
+   * named `INTERNAL_CA_TRUST`, whose `ca.crt` cert-manager fills with the root (its own key serves nothing).
+   */
+  trustIn(
+    name: string,
+    ca: InternalCa,
+    namespace: pulumi.Input<string>,
+  ): { caSecret: string; certificate: k8s.apiextensions.CustomResource } {
+    const certificate = this.certificate(name, {
+      namespace,
+      secretName: INTERNAL_CA_TRUST,
+      dnsNames: [`${INTERNAL_CA_TRUST}.invalid`],
+      issuer: ca,
+    });
+    return { caSecret: INTERNAL_CA_TRUST, certificate };
   }
 }
 
-/** Name of the in-cluster CA's Issuer and of the Secret whose `ca.crt` clients verify runtimes against. */
+/** Name of the in-cluster CA's ClusterIssuer and of its root's Secret (in cert-manager's namespace). */
 export const INTERNAL_CA = "llm-internal-ca";
+/** Secret, in each namespace that verifies runtimes or the interceptor, whose `ca.crt` is the internal root. */
+export const INTERNAL_CA_TRUST = "llm-internal-ca-trust";
 
-/** The in-cluster CA of one namespace, as `Tls.internalCa` creates it. */
+/** The in-cluster CA, as `Tls.internalCa` creates it. */
 export interface InternalCa {
-  namespace: string;
-  /** Namespaced CA Issuer that signs the serving certificates. */
+  /** CA ClusterIssuer that signs the serving certificates. */
   issuer: string;
-  /** Secret in `namespace` whose `ca.crt` key is the root (cert-manager writes it for a self-signed CA). */
-  caSecret: string;
   /** What a Certificate from this CA waits for. */
   ready: pulumi.Resource[];
 }
@@ -310,14 +330,14 @@ export interface InternalCa {
  * The root's Certificate spec. Ten years, renewed with the same key (`rotationPolicy: Never`): a re-issued root
  * with the same key and subject still verifies every leaf the old one signed, so renewal never breaks a hop.
  */
-export function internalRootSpec(namespace: string): Record<string, unknown> {
+export function internalRootSpec(): Record<string, unknown> {
   return {
     isCA: true,
-    commonName: `llm-platform internal CA (${namespace})`,
+    commonName: "llm-platform internal CA",
     secretName: INTERNAL_CA,
     duration: "87600h",
     renewBefore: "8760h",
     privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Never" },
-    issuerRef: { name: `${INTERNAL_CA}-bootstrap`, kind: "Issuer", group: CERT_GROUP },
+    issuerRef: { name: `${INTERNAL_CA}-bootstrap`, kind: "ClusterIssuer", group: CERT_GROUP },
   };
 }

@@ -84,16 +84,6 @@ export interface LlmServiceArgs {
   scaleFromZero?: { namespace: string; dependsOn?: pulumi.Input<pulumi.Resource>[] };
 }
 
-/**
- * Why a model held by the HTTP add-on's interceptor cannot have a TLS-only runtime (chart and add-on 0.15.0):
- * the interceptor proxies plain HTTP unless its own TLS server is on, and with it on it verifies upstreams only
- * against the system roots and its own serving certificate file, so trusting the internal CA takes a
- * Certificate, CA and BackendTLSPolicy in KEDA's namespace that this stack does not create yet
- * (docs/model-delivery.md, "Scale from zero and TLS").
- */
-export const HELD_PATH_TLS_GAP =
-  "the KEDA HTTP add-on's interceptor would reach the HTTPS-only runtime over plain HTTP (it fails) and leave the gateway -> interceptor hop unencrypted";
-
 /** How long a request to a model at zero replicas is held by default (the config key's default). */
 export const DEFAULT_COLD_START_HOLD_SECONDS = 600;
 
@@ -140,8 +130,6 @@ export function validateLlmService(
     out.push(
       "model.replicas.min 0 needs scaleFromZero: without the interceptor a request at zero replicas fails instead of waiting",
     );
-  if (replicas.min === 0 && args.tls !== undefined)
-    out.push(`model.replicas.min 0 cannot be combined with tls: ${HELD_PATH_TLS_GAP}`);
   if (args.drainSeconds !== undefined && args.drainSeconds < 1) out.push(`drainSeconds must be >= 1, got ${args.drainSeconds}`);
   if (startupBudget(args.model.cacheSize) === undefined)
     out.push(
@@ -482,7 +470,12 @@ export class LlmService extends pulumi.ComponentResource {
           hostname: args.route.hostname,
           listener: args.route.listener,
           backend: fromZero
-            ? { service: INTERCEPTOR.service, port: INTERCEPTOR.port, namespace: fromZero.namespace }
+            ? // With TLS the add-on serves (and is verified on) its TLS port, and proxies on over HTTPS (http-add-on.ts).
+              {
+                service: INTERCEPTOR.service,
+                port: args.tls ? INTERCEPTOR.tlsPort : INTERCEPTOR.port,
+                namespace: fromZero.namespace,
+              }
             : { service: this.service.metadata.name, port: RUNTIME_PORT },
           requestTimeout: fromZero ? `${holdSeconds + gatewayDurationSeconds(requestTimeout)}s` : requestTimeout,
           labels: this.labels,

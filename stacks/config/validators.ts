@@ -5,7 +5,6 @@
 import { overlaps, parseCidr } from "../../components/clusters/cidr";
 import { sloTargetIssues } from "../../components/observability/slo";
 import { healthHost, STANDBY } from "../../components/traffic/failover";
-import { HELD_PATH_TLS_GAP } from "../../components/serving/llm-service";
 import { RESERVED_HOSTS } from "../../components/traffic/hosts";
 import {
   AKS_MAX_PODS,
@@ -148,12 +147,6 @@ export function validateEnvironmentRules(settings: Settings): ConfigIssue[] {
       issues.push({
         path: ["models", i, "replicas", "min"],
         message: `scale to zero (0) is only allowed in ${SCALE_TO_ZERO_ENVIRONMENTS.join(", ")}; must be >= 1 in '${env}'`,
-        value: 0,
-      });
-    if (m.replicas.min === 0 && settings.tls.backendProtocol === "https")
-      issues.push({
-        path: ["models", i, "replicas", "min"],
-        message: `scale to zero (0) needs tls.backendProtocol 'http' (local only): ${HELD_PATH_TLS_GAP}; use min >= 1 with tls.backendProtocol 'https'`,
         value: 0,
       });
     if (HIGHLY_AVAILABLE_ENVIRONMENTS.includes(env) && m.replicas.min < 2)

@@ -234,10 +234,17 @@ test("every hop behind the gateway is TLS: the names the gateway and Prometheus 
   const resources = await layer(gpuCluster);
   const cert = find(resources, "kubernetes:cert-manager.io/v1:Certificate", "c1-m1-cert");
   const dnsNames = get(cert.inputs, "spec", "dnsNames") as string[];
-  const caIssuer = find(resources, "kubernetes:cert-manager.io/v1:Issuer", "c1-internal-ca-issuer");
-  assert.equal(get(cert.inputs, "spec", "issuerRef", "name"), get(caIssuer.inputs, "metadata", "name"));
-  assert.equal(get(cert.inputs, "metadata", "namespace"), get(caIssuer.inputs, "metadata", "namespace"));
-  const caSecret = get(caIssuer.inputs, "spec", "ca", "secretName");
+  const caIssuer = find(resources, "kubernetes:cert-manager.io/v1:ClusterIssuer", "c1-internal-ca-issuer");
+  assert.deepEqual(get(cert.inputs, "spec", "issuerRef"), {
+    name: get(caIssuer.inputs, "metadata", "name"),
+    kind: "ClusterIssuer",
+    group: "cert-manager.io",
+  });
+  // The gateway and Prometheus read the root from a certificate of the same CA in the runtime's namespace.
+  const trust = find(resources, "kubernetes:cert-manager.io/v1:Certificate", "c1-serving-ca-trust");
+  assert.deepEqual(get(trust.inputs, "spec", "issuerRef"), get(cert.inputs, "spec", "issuerRef"));
+  assert.equal(get(trust.inputs, "metadata", "namespace"), get(cert.inputs, "metadata", "namespace"));
+  const caSecret = get(trust.inputs, "spec", "secretName");
 
   const pod = get(find(resources, "kubernetes:apps/v1:Deployment", "c1-m1").inputs, "spec", "template", "spec");
   const volume = (get(pod, "volumes") as { name: string }[]).find((v) => v.name === "tls");
@@ -252,12 +259,15 @@ test("every hop behind the gateway is TLS: the names the gateway and Prometheus 
   assert.equal(get(ep, "scheme"), "https");
   assert.ok(dnsNames.includes(String(get(ep, "tlsConfig", "serverName"))));
   assert.deepEqual(get(ep, "tlsConfig", "ca", "secret"), { name: caSecret, key: "ca.crt" });
-  assert.equal(get(sm.inputs, "metadata", "namespace"), get(caIssuer.inputs, "metadata", "namespace"));
+  assert.equal(get(sm.inputs, "metadata", "namespace"), get(trust.inputs, "metadata", "namespace"));
 });
 
 test("backendTls false (local only): plain HTTP inside the cluster, no internal CA", async () => {
   const resources = await layer(gpuCluster, { backendTls: false });
-  assert.equal(ofType(resources, "kubernetes:cert-manager.io/v1:Issuer").length, 0);
+  assert.equal(
+    ofType(resources, "kubernetes:cert-manager.io/v1:Certificate").filter((c) => c.name.includes("internal-ca")).length,
+    0,
+  );
   assert.equal(ofType(resources, "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy").length, 0);
   const sm = find(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "c1-observability-runtime-monitor");
   assert.equal(get((get(sm.inputs, "spec", "endpoints") as unknown[])[0], "scheme"), "http");
@@ -268,11 +278,50 @@ test("the KEDA HTTP add-on only where a model may scale to zero, with the keda q
     Number(get(find(resources, "kubernetes:core/v1:ResourceQuota", "c1-ns-keda-quota").inputs, "spec", "hard", "pods"));
   const always = await layer(() => gpuCluster());
   assert.ok(!releases(always).includes("keda-add-ons-http"));
-  // Scale from zero needs plain HTTP behind the gateway (local): validateLlmService refuses it with TLS.
-  const atZero = await layer(() => gpuCluster(), { backendTls: false, models: [{ ...model, replicas: { min: 0, max: 2 } }] });
+  const atZero = await layer(() => gpuCluster(), { models: [{ ...model, replicas: { min: 0, max: 2 } }] });
   assert.ok(releases(atZero).includes("keda-add-ons-http"));
   assert.ok(quotaPods(atZero) > quotaPods(always));
   assert.equal(ofType(atZero, "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject").length, 1);
+});
+
+test("the held path is TLS on both hops: the interceptor's certificate and trust come from the runtimes' CA, the gateway verifies it on its TLS port", async () => {
+  const resources = await layer(() => gpuCluster(), { models: [{ ...model, replicas: { min: 0, max: 2 } }] });
+  const CERT = "kubernetes:cert-manager.io/v1:Certificate";
+  const runtimeCert = find(resources, CERT, "c1-m1-cert");
+  const cert = find(resources, CERT, "c1-interceptor-cert");
+  assert.deepEqual(get(cert.inputs, "spec", "issuerRef"), get(runtimeCert.inputs, "spec", "issuerRef"));
+  assert.equal(get(cert.inputs, "metadata", "namespace"), "keda");
+  const release = find(resources, "kubernetes:helm.sh/v3:Release", "c1-keda-http-http-add-on");
+  const interceptor = get(release.inputs, "values", "interceptor");
+  assert.equal(get(interceptor, "tls", "enabled"), true);
+  assert.equal(get(interceptor, "tls", "certSecret"), get(cert.inputs, "spec", "secretName"));
+  // Go's roots are the ca.crt cert-manager writes beside the interceptor's own certificate: the internal root.
+  assert.equal(get(interceptor, "extraEnvs", "SSL_CERT_FILE"), "/certs/ca.crt");
+  // The runtime's certificate carries the name the interceptor dials (https://<service>.<namespace>:<port>).
+  assert.ok((get(runtimeCert.inputs, "spec", "dnsNames") as string[]).includes("m1.llm-serving"));
+
+  const policy = find(
+    resources,
+    "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy",
+    "c1-keda-http-interceptor-backend-tls",
+  );
+  assert.equal(get(policy.inputs, "metadata", "namespace"), "keda");
+  assert.ok(
+    (get(cert.inputs, "spec", "dnsNames") as string[]).includes(String(get(policy.inputs, "spec", "validation", "hostname"))),
+  );
+  assert.deepEqual(get(policy.inputs, "spec", "validation", "caCertificateRefs"), [
+    { group: "", kind: "Secret", name: get(cert.inputs, "spec", "secretName") },
+  ]);
+  const route = find(resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route");
+  const backends = (get(route.inputs, "spec", "rules") as unknown[]).flatMap((r) => get(r, "backendRefs") as unknown[]);
+  assert.ok(backends.length > 0);
+  for (const b of backends)
+    assert.deepEqual(
+      [get(b, "name"), get(b, "namespace"), get(b, "port")],
+      [get(policy.inputs, "spec", "targetRefs", "0", "name"), "keda", 8443],
+    );
+  const netpol = find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-keda-http-interceptor-ingress");
+  assert.deepEqual(get(netpol.inputs, "spec", "ingress", "0", "ports"), [{ protocol: "TCP", port: 8443 }]);
 });
 
 test("a pinned model on a cluster with a shared class is fetched once by a Job; the serving quota counts its claims", async () => {

@@ -48,6 +48,10 @@ export const CHART_RULES: Record<string, ChartRule> = {
         why: "PodSecurityContext copied verbatim into every pod (templates read podSecurityContext)",
       },
       { path: "securityContext", why: "SecurityContext copied verbatim into every container (templates read securityContext)" },
+      {
+        path: "interceptor.extraEnvs",
+        why: "name -> value map, each rendered as one env entry of the interceptor (templates/interceptor/deployment.yaml)",
+      },
     ],
   },
   "gpu-operator": {

@@ -18,18 +18,24 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 type Planned = Awaited<ReturnType<typeof planJson>>["resources"];
 
 /**
- * Releases a component installs that no shipped stack file plans: the KEDA HTTP add-on comes only with a model at
- * `replicas.min: 0`, which needs `tls.backendProtocol: http` (local), and the local stack keeps min 1. Checked
- * as the component renders them, both ways it can (highly available or not).
+ * Release values a component renders that no shipped stack file plans: dev plans the KEDA HTTP add-on with TLS,
+ * not highly available; the other ways it can render (highly available, and plain HTTP for local) are checked
+ * as the component renders them.
  */
-const componentReleases = [true, false].map((ha) => ({
-  label: `component: keda-add-ons-http (highAvailability ${ha})`,
-  inputs: {
-    chart: CHARTS.kedaHttpAddOn.chart,
-    version: CHARTS.kedaHttpAddOn.version,
-    values: httpAddOnValues({ highAvailability: ha, responseHeaderSeconds: 600 }),
-  },
-}));
+const componentReleases = [true, false].flatMap((ha) =>
+  [true, false].map((tls) => ({
+    label: `component: keda-add-ons-http (highAvailability ${ha}, tls ${tls})`,
+    inputs: {
+      chart: CHARTS.kedaHttpAddOn.chart,
+      version: CHARTS.kedaHttpAddOn.version,
+      values: httpAddOnValues({
+        highAvailability: ha,
+        responseHeaderSeconds: 600,
+        tls: tls ? { certSecret: "interceptor-tls" } : undefined,
+      }),
+    },
+  })),
+);
 const plans = new Map<string, Planned>();
 
 before(async () => {

@@ -9,6 +9,8 @@ import {
   httpAddOnValues,
   INTERCEPTOR,
   INTERCEPTOR_POD_LABELS,
+  INTERCEPTOR_TLS_SECRET,
+  interceptorDnsNames,
   KedaHttpAddOn,
   SCALER_POD_LABELS,
   SKIP_SCALED_OBJECT,
@@ -24,9 +26,11 @@ import { capture, find, get, gpuCluster } from "../../helpers";
 const GATEWAY = { namespace: "envoy-gateway-system", podLabels: proxyPodLabels(GATEWAY_NAME) };
 const listener = { gatewayName: GATEWAY_NAME, gatewayNamespace: GATEWAY.namespace, sectionName: "https" };
 let resources: PlannedResource[];
+/** The same pair with TLS on both hops (every environment but local). */
+let tlsResources: PlannedResource[];
 
-before(async () => {
-  resources = (
+const plan = async (tls: boolean) =>
+  (
     await capture(() => {
       const cluster = gpuCluster();
       const addOn = new KedaHttpAddOn("c1-keda-http", {
@@ -36,6 +40,7 @@ before(async () => {
         responseHeaderSeconds: 600,
         gateway: GATEWAY,
         routeNamespaces: ["llm-serving"],
+        tls: tls ? { certSecret: INTERCEPTOR_TLS_SECRET, caSecret: INTERCEPTOR_TLS_SECRET, dependsOn: [] } : undefined,
       });
       new LlmService("c1-m1", {
         cluster,
@@ -56,9 +61,14 @@ before(async () => {
         route: { listener, hostname: "m1.llm.example.com" },
         autoscaling: { prometheusUrl: "http://prometheus.monitoring.svc:9090" },
         scaleFromZero: { namespace: "keda", dependsOn: [addOn.release] },
+        tls: tls ? { secretName: "m1-tls", caSecret: "llm-internal-ca-trust" } : undefined,
       });
     })
   ).resources;
+
+before(async () => {
+  resources = await plan(false);
+  tlsResources = await plan(true);
 });
 
 const route = () => find(resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route");
@@ -177,14 +187,71 @@ test("the add-on's pods meet the restricted Pod Security Standard of the keda na
   assert.equal(get(v, "interceptor", "responseHeaderTimeout"), "600s");
 });
 
-// No shipped stack plans the held path (it needs tls.backendProtocol http, and local keeps min 1), so the
-// schema guard checks these objects here: the HTTPScaledObject against the add-on's v0.15.0 CRD, the rest
-// against kubernetes-models.
-test("every Kubernetes object of the add-on and a held model validates against its schema", async () => {
-  // Secrets are left out: under mocks their data is a Pulumi secret object, which plans mask as a string.
-  const problems = await validatePlan(resources.filter((r) => r.type !== "kubernetes:core/v1:Secret"));
-  assert.deepEqual(
-    problems.map((p) => `${p.resource} ${p.message}`),
-    [],
-  );
+test("with TLS the gateway reaches only the interceptor's TLS port and verifies its certificate there", () => {
+  const r = (type: string, name: string) => find(tlsResources, type, name);
+  const routed = get(r("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route").inputs, "spec", "rules") as unknown[];
+  const refs = routed.flatMap((x) => get(x, "backendRefs") as unknown[]);
+  assert.ok(refs.length > 0);
+  for (const ref of refs) assert.deepEqual(ref, { name: INTERCEPTOR.service, port: INTERCEPTOR.tlsPort, namespace: "keda" });
+  const netpol = r("kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-keda-http-interceptor-ingress");
+  const [fromGateway] = get(netpol.inputs, "spec", "ingress") as Record<string, unknown>[];
+  // The plain proxy port keeps listening in the pod: nothing may reach it.
+  assert.deepEqual(get(fromGateway, "ports"), [{ protocol: "TCP", port: INTERCEPTOR.tlsPort }]);
+  const policy = r("kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy", "c1-keda-http-interceptor-backend-tls");
+  assert.equal(get(policy.inputs, "metadata", "namespace"), "keda");
+  assert.deepEqual(get(policy.inputs, "spec"), {
+    targetRefs: [{ group: "", kind: "Service", name: INTERCEPTOR.service }],
+    validation: {
+      caCertificateRefs: [{ group: "", kind: "Secret", name: INTERCEPTOR_TLS_SECRET }],
+      hostname: `${INTERCEPTOR.service}.keda.svc`,
+    },
+  });
+  assert.ok(interceptorDnsNames("keda").includes(String(get(policy.inputs, "spec", "validation", "hostname"))));
+  // The runtime is verified by the gateway too when it is not held; the interceptor reaches it on its own port.
+  const toModel = r("kubernetes:networking.k8s.io/v1:NetworkPolicy", "c1-m1-from-interceptor");
+  assert.deepEqual(get(toModel.inputs, "spec", "ingress", "0", "ports"), [{ protocol: "TCP", port: 8080 }]);
+  assert.equal(tlsResources.filter((x) => x.name === "c1-keda-http-interceptor-backend-tls").length, 1);
+  assert.equal(resources.filter((x) => x.type.endsWith(":BackendTLSPolicy")).length, 0);
+});
+
+test("with TLS the interceptor serves its certificate and trusts the internal root for its upstreams", () => {
+  const values = get(find(tlsResources, "kubernetes:helm.sh/v3:Release", "c1-keda-http-http-add-on").inputs, "values");
+  assert.deepEqual(get(values, "interceptor", "tls"), {
+    enabled: true,
+    certSecret: INTERCEPTOR_TLS_SECRET,
+    certPath: "/certs/tls.crt",
+    keyPath: "/certs/tls.key",
+    port: INTERCEPTOR.tlsPort,
+    skipVerify: false,
+  });
+  // Go reads SSL_CERT_FILE as its system roots: the ca.crt cert-manager's CA issuer writes beside tls.crt.
+  assert.deepEqual(get(values, "interceptor", "extraEnvs"), { SSL_CERT_FILE: "/certs/ca.crt" });
+  assert.equal(get(httpAddOnValues({ highAvailability: false, responseHeaderSeconds: 600 }), "interceptor", "tls"), undefined);
+});
+
+test("the TLS values are those the pinned chart reads: port, cert paths under its /certs mount, extraEnvs as a map", () => {
+  const chart = loadFixture("keda-add-ons-http");
+  const values = chart.values as Record<string, Record<string, unknown>>;
+  assert.equal(get(values.interceptor, "tls", "port"), INTERCEPTOR.tlsPort);
+  assert.equal(get(values.interceptor, "tls", "certPath"), "/certs/tls.crt");
+  assert.equal(get(values.interceptor, "tls", "keyPath"), "/certs/tls.key");
+  assert.deepEqual(get(values.interceptor, "extraEnvs"), {});
+  for (const read of ["interceptor.tls.enabled", "interceptor.tls.certSecret", "interceptor.tls.port", "interceptor.extraEnvs"])
+    assert.ok(
+      chart.templateReads.some((x) => x === read || x.startsWith(`${read}.`)),
+      `the chart's templates read ${read}`,
+    );
+});
+
+// The schema guard checks these objects here too (dev plans the TLS pair): the HTTPScaledObject against the
+// add-on's v0.15.0 CRD, the rest against kubernetes-models.
+test("every Kubernetes object of the add-on and a held model validates against its schema, with and without TLS", async () => {
+  for (const planned of [resources, tlsResources]) {
+    // Secrets are left out: under mocks their data is a Pulumi secret object, which plans mask as a string.
+    const problems = await validatePlan(planned.filter((r) => r.type !== "kubernetes:core/v1:Secret"));
+    assert.deepEqual(
+      problems.map((p) => `${p.resource} ${p.message}`),
+      [],
+    );
+  }
 });

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { test } from "node:test";
 import { CHARTS } from "../../../../components/charts";
-import { CLUSTER_ISSUER, INTERNAL_CA, Tls, validateIssuer, type IssuerSettings } from "../../../../components/security/tls";
+import {
+  CLUSTER_ISSUER,
+  INTERNAL_CA,
+  INTERNAL_CA_TRUST,
+  Tls,
+  validateIssuer,
+  type IssuerSettings,
+} from "../../../../components/security/tls";
 import { capture, find, get, gpuCluster, ofType } from "../../helpers";
 
 const gateway = { name: "llm", namespace: "envoy-gateway-system", httpListener: "http" };
@@ -169,7 +176,7 @@ test("rejects a cert-manager identity bound in another namespace", () => {
   );
 });
 
-test("internal CA: a namespaced self-signed root signs a CA Issuer; runtime certificates come from it", async () => {
+test("internal CA: a self-signed root in cert-manager's namespace signs a CA ClusterIssuer; leaves and trust anchors come from it", async () => {
   const { resources } = await capture(() => {
     const t = new Tls("t", {
       cluster: gpuCluster(),
@@ -178,27 +185,37 @@ test("internal CA: a namespaced self-signed root signs a CA Issuer; runtime cert
       gateway,
       highAvailability: false,
     });
-    const ca = t.internalCa("t-internal", "llm-serving");
+    const ca = t.internalCa("t-internal");
     t.certificate("t-m1", { namespace: "llm-serving", secretName: "m1-tls", dnsNames: ["m1.llm-serving.svc"], issuer: ca });
+    assert.equal(t.trustIn("t-trust", ca, "keda").caSecret, INTERNAL_CA_TRUST);
   });
-  const NS_ISSUER = "kubernetes:cert-manager.io/v1:Issuer";
   const CERT = "kubernetes:cert-manager.io/v1:Certificate";
-  const bootstrap = find(resources, NS_ISSUER, "t-internal-bootstrap");
+  const bootstrap = find(resources, ISSUER, "t-internal-bootstrap");
   assert.deepEqual(get(bootstrap.inputs, "spec"), { selfSigned: {} });
-  assert.equal(get(bootstrap.inputs, "metadata", "namespace"), "llm-serving");
   const root = find(resources, CERT, "t-internal-root");
   assert.equal(get(root.inputs, "spec", "isCA"), true);
   assert.equal(get(root.inputs, "spec", "secretName"), INTERNAL_CA);
+  // A CA ClusterIssuer reads its key from cert-manager's cluster resource namespace (the chart's own namespace).
+  assert.equal(get(root.inputs, "metadata", "namespace"), "cert-manager");
   // Renewal keeps the key, so leaves signed before a renewal still verify against the new ca.crt.
   assert.equal(get(root.inputs, "spec", "privateKey", "rotationPolicy"), "Never");
   assert.deepEqual(get(root.inputs, "spec", "issuerRef"), {
     name: get(bootstrap.inputs, "metadata", "name"),
-    kind: "Issuer",
+    kind: "ClusterIssuer",
     group: "cert-manager.io",
   });
-  const issuer = find(resources, NS_ISSUER, "t-internal-issuer");
+  const issuer = find(resources, ISSUER, "t-internal-issuer");
   assert.deepEqual(get(issuer.inputs, "spec"), { ca: { secretName: INTERNAL_CA } });
+  assert.equal(get(issuer.inputs, "metadata", "namespace"), undefined);
   const leaf = find(resources, CERT, "t-m1");
-  assert.deepEqual(get(leaf.inputs, "spec", "issuerRef"), { name: INTERNAL_CA, kind: "Issuer", group: "cert-manager.io" });
+  assert.deepEqual(get(leaf.inputs, "spec", "issuerRef"), { name: INTERNAL_CA, kind: "ClusterIssuer", group: "cert-manager.io" });
   assert.equal(get(leaf.inputs, "spec", "privateKey", "rotationPolicy"), "Always");
+  // The trust anchor: a leaf of the same CA in the client's namespace, whose ca.crt is the root; it names nothing servable.
+  const trust = find(resources, CERT, "t-trust");
+  assert.equal(get(trust.inputs, "metadata", "namespace"), "keda");
+  assert.equal(get(trust.inputs, "spec", "secretName"), INTERNAL_CA_TRUST);
+  assert.deepEqual(get(trust.inputs, "spec", "issuerRef"), get(leaf.inputs, "spec", "issuerRef"));
+  assert.ok((get(trust.inputs, "spec", "dnsNames") as string[]).every((n) => n.endsWith(".invalid")));
+  // No namespaced issuer: no workload namespace holds the CA's key.
+  assert.equal(resources.filter((r) => r.type === "kubernetes:cert-manager.io/v1:Issuer").length, 0);
 });

@@ -7,7 +7,6 @@ import {
   ENDPOINT_PROPAGATION_SECONDS,
   LlmService,
   podTermination,
-  HELD_PATH_TLS_GAP,
   PROCESS_EXIT_MARGIN_SECONDS,
   RUNTIME_HOST_MARGIN_SECONDS,
   listenArgs,
@@ -18,6 +17,7 @@ import {
   validateLlmService,
 } from "../../../../components/serving/llm-service";
 import type { ModelSource } from "../../../../components/serving/model-source";
+import { INTERCEPTOR } from "../../../../components/autoscaling/http-add-on";
 import { NODE_BUDGET_SECONDS, startupBudget } from "../../../../components/serving/startup-budget";
 import { PASSIVE_HEALTH_CHECK } from "../../../../components/traffic/routes";
 import { capture, find, get, gpuCluster, isSecret, ofType, REPO_ROOT } from "../../helpers";
@@ -247,14 +247,13 @@ test("rejects scale to zero without a scaler and a route", () => {
   assert.match(
     validateLlmService({ model: { ...model, replicas: { min: 3, max: 2 } } }).join(),
     /model.replicas.min \(3\) must be <= model.replicas.max \(2\)/,
-  ); // The held path cannot be TLS on both hops with the add-on at 0.15.0 (docs/model-delivery.md).
+  );
+  // A model held by the interceptor may be TLS-only: the add-on proxies over verified TLS (http-add-on.ts).
   const atZero = { ...model, replicas: { min: 0, max: 2 } };
   const complete = { autoscaling: { prometheusUrl: "http://p" }, scaleFromZero: { namespace: "keda" } };
   const route = { listener: { gatewayName: "g", gatewayNamespace: "n", sectionName: "https" }, hostname: "m1.example.com" };
   assert.deepEqual(validateLlmService({ model: atZero, ...complete, route }), []);
-  assert.deepEqual(validateLlmService({ model: atZero, ...complete, route, tls: { secretName: "m1-tls", caSecret: "ca" } }), [
-    `model.replicas.min 0 cannot be combined with tls: ${HELD_PATH_TLS_GAP}`,
-  ]);
+  assert.deepEqual(validateLlmService({ model: atZero, ...complete, route, tls: { secretName: "m1-tls", caSecret: "ca" } }), []);
 });
 
 const runtimeContainer = async (overrides: Partial<typeof model> = {}, cluster = {}) =>
@@ -420,12 +419,14 @@ test("Pulumi waits longer for the Deployment than its startup probe plus a cold 
 
 const BTLS = "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy";
 
-async function deployTls(tls: boolean) {
+async function deployTls(tls: boolean, fromZero = false) {
   const { resources } = await capture(() => {
     new LlmService("c1-m1", {
       cluster: gpuCluster(),
       namespace: "llm-serving",
-      model,
+      model: fromZero ? { ...model, replicas: { min: 0, max: 2 } } : model,
+      autoscaling: fromZero ? { prometheusUrl: "http://p" } : undefined,
+      scaleFromZero: fromZero ? { namespace: "keda" } : undefined,
       image: "ghcr.io/org/runtime:1.0.0",
       apiKeys: "k1",
       route: { listener, hostname: "m1.llm.example.com" },
@@ -468,6 +469,24 @@ test("with a certificate: the gateway verifies the Service's name against the in
   assert.ok(runtimeDnsNames("m1", "llm-serving").includes("m1.llm-serving.svc"));
   const svc = find(resources, "kubernetes:core/v1:Service", "c1-m1");
   assert.equal(get((get(svc.inputs, "spec", "ports") as unknown[])[0], "appProtocol"), "https");
+});
+
+test("held (min 0) with a certificate: the route goes to the interceptor's TLS port, the interceptor to the HTTPS runtime", async () => {
+  const backendPort = async (tls: boolean) => {
+    const { resources } = await deployTls(tls, true);
+    const route = find(resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "c1-m1-route");
+    const refs = (get(route.inputs, "spec", "rules") as unknown[]).flatMap((r) => get(r, "backendRefs") as unknown[]);
+    assert.ok(refs.every((r) => get(r, "name") === INTERCEPTOR.service && get(r, "namespace") === "keda"));
+    return new Set(refs.map((r) => get(r, "port")));
+  };
+  assert.deepEqual(await backendPort(true), new Set([INTERCEPTOR.tlsPort]));
+  assert.deepEqual(await backendPort(false), new Set([INTERCEPTOR.port]));
+  const { resources, runtime } = await deployTls(true, true);
+  // The interceptor dials the Service on the runtime's port; the runtime's certificate holds that name.
+  const held = find(resources, "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject", "c1-m1-held");
+  assert.equal(get(held.inputs, "spec", "scaleTargetRef", "port"), 8080);
+  assert.ok(runtimeDnsNames("m1", "llm-serving").includes("m1.llm-serving"));
+  assert.deepEqual(runtimeContainerTlsProblems(runtime), []);
 });
 
 test("without a certificate: plain HTTP, HTTP probes, no BackendTLSPolicy; the rule names each gap", async () => {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { HELD_PATH_TLS_GAP } from "../../../../components/serving/llm-service";
 import { formatIssue } from "../../../../stacks/config/issues";
 import { settingsSchema, type Settings } from "../../../../stacks/config/schema";
 import {
@@ -162,18 +161,10 @@ describe("validateEnvironmentRules", () => {
       messages(validateEnvironmentRules(settings(zero))).join("\n"),
       /models\[0\]\.replicas\.min: scale to zero \(0\) is only allowed in local, dev/,
     );
+    // dev may hold a model at zero with TLS-only runtimes: the interceptor proxies over verified TLS.
     const dev = withValue(zero, "environment", "dev");
-    assert.deepEqual(messages(validateEnvironmentRules(settings(dev))), [
-      `models[0].replicas.min: scale to zero (0) needs tls.backendProtocol 'http' (local only): ${HELD_PATH_TLS_GAP}; use min >= 1 with tls.backendProtocol 'https', got 0`,
-    ]);
-  });
-
-  test("scale to zero and TLS-only runtimes exclude each other (the add-on cannot hold over verified TLS)", () => {
-    const zero = withValue(baseInput(), "models[0].replicas", { min: 0, max: 2 });
-    const out = messages(validateEnvironmentRules(settings(withValue(zero, "environment", "dev")))).join("\n");
-    assert.match(out, /models\[0\]\.replicas\.min: .*tls\.backendProtocol/);
-    assert.match(out, /interceptor would reach the HTTPS-only runtime over plain HTTP/);
-    assert.deepEqual(validateEnvironmentRules(settings(withValue(baseInput(), "environment", "dev"))), []);
+    assert.equal(settings(dev).tls.backendProtocol, "https");
+    assert.deepEqual(messages(validateEnvironmentRules(settings(dev))), []);
   });
 
   test("prod and dr need at least two replicas of every model", () => {

@@ -133,3 +133,38 @@ test("every AKS role assignment states the deployer's principal type from cluste
   assert.ok(assignments.length > 0);
   for (const a of assignments) assert.equal(get(a.inputs, "principalType"), "ServicePrincipal", a.name);
 });
+
+test("dev holds its model from zero over verified TLS on both hops (gateway -> interceptor -> runtime)", async () => {
+  const doc = await plan("dev");
+  const held = of(doc, "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject");
+  assert.equal(held.length, 1);
+  const release = doc.resources.find(
+    (r) => r.type === "kubernetes:helm.sh/v3:Release" && get(r.inputs, "chart") === "keda-add-ons-http",
+  );
+  assert.equal(get(release?.inputs, "values", "interceptor", "tls", "enabled"), true);
+  assert.equal(get(release?.inputs, "values", "interceptor", "tls", "skipVerify"), false);
+  assert.equal(get(release?.inputs, "values", "interceptor", "extraEnvs", "SSL_CERT_FILE"), "/certs/ca.crt");
+  const certSecret = get(release?.inputs, "values", "interceptor", "tls", "certSecret");
+  const cert = of(doc, "kubernetes:cert-manager.io/v1:Certificate").find(
+    (c) => get(c.inputs, "spec", "secretName") === certSecret,
+  );
+  assert.equal(get(cert?.inputs, "metadata", "namespace"), "keda");
+  assert.deepEqual(get(cert?.inputs, "spec", "issuerRef"), {
+    name: "llm-internal-ca",
+    kind: "ClusterIssuer",
+    group: "cert-manager.io",
+  });
+  const policy = of(doc, "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy").find(
+    (p) => get(p.inputs, "metadata", "namespace") === "keda",
+  );
+  assert.equal(get(policy?.inputs, "spec", "validation", "hostname"), "keda-add-ons-http-interceptor-proxy.keda.svc");
+  const routes = of(doc, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").filter((r) =>
+    (get(r.inputs, "spec", "rules") as unknown[]).some((x) =>
+      ((get(x, "backendRefs") as unknown[] | undefined) ?? []).some((b) => get(b, "namespace") === "keda"),
+    ),
+  );
+  assert.ok(routes.length > 0);
+  for (const r of routes)
+    for (const rule of get(r.inputs, "spec", "rules") as unknown[])
+      for (const b of (get(rule, "backendRefs") as unknown[] | undefined) ?? []) assert.equal(get(b, "port"), 8443, r.name);
+});
