@@ -14,12 +14,13 @@ using Microsoft.Extensions.Logging;
 using LlmInfra.Engine;
 using Microsoft.Extensions.Options;
 
-// Usage: dotnet run --project runtime/bench -c Release [-- --json] [--max-tokens N] [--rounds N] [--c1] [--plain]
+// Usage: dotnet run --project runtime/bench -c Release [-- --json] [--max-tokens N] [--rounds N] [--c1] [--plain] [--threads N]
 // Default: the paged bench model, served by GenAI's engine (dynamic batching); --plain: the plain model on the
 // cohort scheduler for the concurrency rows. The staggered scenario runs on both; the prefix scenario on the engine.
 var json = args.Contains("--json");
 var maxTokens = IntArg("--max-tokens", 64);
 var rounds = IntArg("--rounds", 2);
+var threads = IntArg("--threads", 0); // ONNX Runtime intra-op threads; 0 = the server's automatic choice
 var plainRows = args.Contains("--plain");
 int[] levels = args.Contains("--c1") ? [1] : [1, 4, 16]; // --c1: quick check of the single-client overhead
 var loadBefore = LoadAverage();
@@ -34,7 +35,14 @@ var modelDir = DemoModelWriter.EnsureCached(spec, DemoModelWriter.DefaultCacheRo
 var plainDir = DemoModelWriter.EnsureCached(plainSpec, DemoModelWriter.DefaultCacheRoot());
 var pagedDir = DemoModelWriter.EnsureCached(pagedSpec, DemoModelWriter.DefaultCacheRoot());
 
-var prompts = Enumerable.Range(0, 8).Select(i => $"Tell me story number {i} about a lighthouse keeper and the sea.").ToArray();
+// Every request gets a prompt no earlier request used (its number leads), so no row is flattered by prefix-cache hits
+// the other side does not get; the prefix scenario measures the cache on its own.
+var promptCount = 0;
+string NextPrompt()
+{
+    var n = Interlocked.Increment(ref promptCount);
+    return $"Request {n}: tell me story number {n % 8} about a lighthouse keeper and the sea.";
+}
 
 var serverRows = new Dictionary<int, Measurement>();
 var rawRows = new Dictionary<int, Measurement>();
@@ -50,6 +58,7 @@ var settings = new Dictionary<string, string?>
     // Warnings that remain (an unverified bench model has no manifest) go to stderr: stdout is the --json document.
     ["Logging:Console:LogToStandardErrorThreshold"] = "Trace",
     ["Runtime:MaxBatchSize"] = "16",
+    ["Runtime:IntraOpThreads"] = threads.ToString(CultureInfo.InvariantCulture),
 };
 await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimumLevel(LogLevel.Warning)))
 {
@@ -66,17 +75,19 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
     var model = host.Scheduler!.Model;
     var batchSizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
     if (host.Scheduler is GenerationScheduler cohorts) cohorts.BatchStarted += batchSizes.Enqueue;
-    var rendered = prompts.Select(p => model.ApplyChatTemplate([new ChatMessage("user", p)])).ToArray();
+    string Rendered(string prompt) => model.ApplyChatTemplate([new ChatMessage("user", prompt)]);
+    Log($"prompt: {model.Encode(Rendered(NextPrompt())).Length} tokens after the chat template");
     // The in-process baseline of the same backend: the engine's raw loop for paged models, batched generators otherwise.
-    List<RequestSample> Raw(string[] batch) => host.Scheduler is EngineBackend
-        ? EngineRawLoop.Run(model, batch, maxTokens)
+    using var engineRaw = host.Scheduler is EngineBackend ? new EngineRawLoop(model) : null;
+    List<RequestSample> Raw(string[] batch) => engineRaw is not null
+        ? engineRaw.Run(batch, maxTokens)
         : RawLoop.Run(model, batch, maxTokens, workers);
     // Warm-up at full length: the first requests pay for JIT compilation of the HTTP, JSON and streaming paths
     // (about a quarter more CPU per token in the first block when this was 4 tokens); measure the steady state.
     for (var i = 0; i < 3; i++)
     {
-        await ServerRequestAsync(http, prompts[i], maxTokens);
-        Raw([rendered[i]]);
+        await ServerRequestAsync(http, NextPrompt(), maxTokens);
+        Raw([Rendered(NextPrompt())]);
     }
 
     foreach (var c in levels)
@@ -91,14 +102,14 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
         {
             Log($"concurrency {c}, block {block + 1}/2: server...");
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            server.Add(await MeasureAsync(c, roundsHere, (client, round) => ServerRequestAsync(http, prompts[(client + round) % prompts.Length], maxTokens)));
+            server.Add(await MeasureAsync(c, roundsHere, (client, round) => ServerRequestAsync(http, NextPrompt(), maxTokens)));
             serverCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
             Log($"concurrency {c}, block {block + 1}/2: raw...");
             var samples = new List<RequestSample>();
             cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             for (var r = 0; r < roundsHere; r++)
-                samples.AddRange(Raw(Enumerable.Range(0, c).Select(i => rendered[(i + r) % rendered.Length]).ToArray()));
+                samples.AddRange(Raw(Enumerable.Range(0, c).Select(_ => Rendered(NextPrompt())).ToArray()));
             raw.Add(new Measurement(samples, sw.Elapsed));
             rawCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
         }
@@ -239,7 +250,7 @@ async Task<T> WithServerAsync<T>(string dir, Func<HttpClient, Task<T>> run)
     await app.Services.GetRequiredService<ModelHost>().Loaded;
     var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
-    await ServerRequestAsync(http, prompts[0], maxTokens); // warm-up
+    await ServerRequestAsync(http, NextPrompt(), maxTokens); // warm-up
     var result = await run(http);
     await app.StopAsync();
     return result;
@@ -252,7 +263,7 @@ async Task<Measurement> StaggeredAsync(HttpClient http)
     var requests = new List<Task<RequestSample>>();
     for (var i = 0; i < 16; i++)
     {
-        requests.Add(ServerRequestAsync(http, prompts[i % prompts.Length], maxTokens));
+        requests.Add(ServerRequestAsync(http, NextPrompt(), maxTokens));
         await Task.Delay(100);
     }
     var samples = await Task.WhenAll(requests);
