@@ -36,6 +36,8 @@ public static class ChoiceEvents
     /// <summary>The choices' pieces in the order they are generated, each choice's end after its last piece.</summary>
     public static ChannelReader<ChoiceEvent> Merge(IReadOnlyList<Generation> generations)
     {
+        // One choice (nearly every request) reads its generation directly: a pump would add a thread-pool hop per token.
+        if (generations.Count == 1) return new SingleChoice(generations[0]);
         var channel = Channel.CreateUnbounded<ChoiceEvent>(new UnboundedChannelOptions { SingleReader = true });
         var pumps = generations.Select((generation, index) => Pump(generation, index, channel.Writer)).ToArray();
         _ = Task.WhenAll(pumps).ContinueWith(_ => channel.Writer.TryComplete(), TaskScheduler.Default);
@@ -57,6 +59,47 @@ public static class ChoiceEvents
         catch (Exception ex)
         {
             writer.TryWrite(new ChoiceEvent(index, null, null, ex));
+        }
+    }
+
+    /// <summary>One generation as choice 0's events, without a pump: its pieces, then its end.</summary>
+    private sealed class SingleChoice(Generation generation) : ChannelReader<ChoiceEvent>
+    {
+        private bool _ended;
+
+        public override bool TryRead(out ChoiceEvent item)
+        {
+            if (generation.Text.TryRead(out var piece))
+            {
+                item = new ChoiceEvent(0, piece, null, null);
+                return true;
+            }
+            // The text completes just before the result is set: the end is read only once both are done.
+            if (!_ended && generation.Text.Completion.IsCompleted && generation.Completion.IsCompleted)
+            {
+                _ended = true;
+                item = generation.Completion.IsCompletedSuccessfully
+                    ? new ChoiceEvent(0, null, generation.Completion.Result, null)
+                    : new ChoiceEvent(0, null, null, generation.Completion.Exception?.InnerException ?? new OperationCanceledException());
+                return true;
+            }
+            item = default;
+            return false;
+        }
+
+        public override async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+        {
+            if (_ended) return false;
+            try
+            {
+                if (await generation.Text.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return true;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A failed generation: its end event carries the error.
+            }
+            await ((Task)generation.Completion).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            return true;
         }
     }
 }

@@ -7,6 +7,7 @@ namespace LlmInfra.Runtime.Api;
 public sealed class SseWriter
 {
     private readonly HttpContext _context;
+    private Utf8JsonWriter? _json;
 
     public SseWriter(HttpContext context)
     {
@@ -28,8 +29,11 @@ public sealed class SseWriter
     {
         var writer = _context.Response.BodyWriter;
         writer.Write("data: "u8);
-        using (var json = new Utf8JsonWriter(writer))
-            JsonSerializer.Serialize(json, chunk, chunk.GetType(), OpenAiJson.Options);
+        // One JSON writer per stream, reset per event: a stream writes one event per token.
+        if (_json is null) _json = new Utf8JsonWriter(writer);
+        else _json.Reset(writer);
+        JsonSerializer.Serialize(_json, chunk, chunk.GetType(), OpenAiJson.Options);
+        _json.Flush();
         writer.Write("\n\n"u8);
     }
 
