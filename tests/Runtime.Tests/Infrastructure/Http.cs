@@ -17,6 +17,14 @@ public static class Http
     public static async Task<JsonNode> JsonAsync(this HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
+    /// <summary>The body of a successful response; any other status fails the test with the status and the body.</summary>
+    public static async Task<JsonNode> OkJsonAsync(this HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"HTTP {(int)response.StatusCode}: {body}");
+        return JsonNode.Parse(body)!;
+    }
+
     public static object Chat(string content, int maxTokens = 16, object? extra = null)
     {
         var body = new JsonObject
