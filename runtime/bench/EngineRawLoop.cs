@@ -50,6 +50,63 @@ public sealed class EngineRawLoop : IDisposable
         return done.Task.GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// The prompts arriving <paramref name="interval"/> apart, each begun on the engine as soon as it arrives (between
+    /// steps, as the server does), time to first token counted from its arrival: the staggered scenario without HTTP.
+    /// </summary>
+    public Measurement RunStaggered(string[] prompts, TimeSpan interval, int maxTokens)
+    {
+        var done = new TaskCompletionSource<Measurement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Add(engine =>
+        {
+            try
+            {
+                done.SetResult(StaggeredOnOwner(engine, prompts, interval, maxTokens));
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        });
+        return done.Task.GetAwaiter().GetResult();
+    }
+
+    private Measurement StaggeredOnOwner(GenAIEngine engine, string[] prompts, TimeSpan interval, int maxTokens)
+    {
+        var tokens = prompts.Select(_model.Encode).ToArray(); // tokenized up front: only arrival and engine timing count
+        var start = Stopwatch.GetTimestamp();
+        var arrivalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
+        var requests = new List<(EngineRequest Request, long ArrivedAt, List<long> Tokens)>();
+        var byId = new Dictionary<IntPtr, List<long>>();
+        while (requests.Count < prompts.Length || engine.HasPendingRequests())
+        {
+            var now = Stopwatch.GetTimestamp();
+            while (requests.Count < prompts.Length && now - start >= requests.Count * arrivalTicks)
+            {
+                var request = engine.CreateRequest();
+                using var options = request.CreateTurnOptions().MaxGeneratedTokens(maxTokens).DoSample(false);
+                request.BeginTurn(options, tokens[requests.Count]);
+                var arrivals = new List<long>();
+                requests.Add((request, start + requests.Count * arrivalTicks, arrivals));
+                byId[request.Id] = arrivals;
+            }
+            if (!engine.HasPendingRequests())
+            {
+                Thread.Sleep(TimeSpan.FromTicks(Math.Max(0, start + requests.Count * arrivalTicks - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+                continue;
+            }
+            foreach (var e in engine.Run())
+                if (e.HasToken) byId[e.Request].Add(Stopwatch.GetTimestamp());
+        }
+        var wall = Stopwatch.GetElapsedTime(start);
+        foreach (var (request, _, _) in requests)
+        {
+            request.Close();
+            request.Dispose();
+        }
+        return new Measurement(requests.Select(r => RequestSample.From(r.ArrivedAt, r.Tokens, r.Tokens.Count)).ToList(), wall);
+    }
+
     private List<RequestSample> RunOnOwner(GenAIEngine engine, string[] prompts, int maxTokens)
     {
         // Tokenizing is inside the timed span, as the server's time to first token includes it.

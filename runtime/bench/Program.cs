@@ -14,15 +14,21 @@ using Microsoft.Extensions.Logging;
 using LlmInfra.Engine;
 using Microsoft.Extensions.Options;
 
-// Usage: dotnet run --project runtime/bench -c Release [-- --json] [--max-tokens N] [--rounds N] [--c1] [--plain] [--threads N]
+// Usage: dotnet run --project runtime/bench -c Release [-- --json] [--max-tokens N] [--rounds N] [--c1 | --levels 1,4] [--plain]
+//        [--threads N] [--prompt-repeat N]
 // Default: the paged bench model, served by GenAI's engine (dynamic batching); --plain: the plain model on the
 // cohort scheduler for the concurrency rows. The staggered scenario runs on both; the prefix scenario on the engine.
 var json = args.Contains("--json");
 var maxTokens = IntArg("--max-tokens", 64);
 var rounds = IntArg("--rounds", 2);
-var threads = IntArg("--threads", 0); // ONNX Runtime intra-op threads; 0 = the server's automatic choice
+var threads = IntArg("--threads", 0);
+var promptRepeat = IntArg("--prompt-repeat", 1); // the prompt's sentence this many times: longer prompts, same shape // ONNX Runtime intra-op threads; 0 = the server's automatic choice
 var plainRows = args.Contains("--plain");
-int[] levels = args.Contains("--c1") ? [1] : [1, 4, 16]; // --c1: quick check of the single-client overhead
+// --c1: quick check of the single-client overhead; --levels 1,4: the concurrency rows to measure.
+int[] levels = args.Contains("--c1") ? [1]
+    : Array.IndexOf(args, "--levels") is var li and >= 0 && li + 1 < args.Length
+        ? args[li + 1].Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray()
+        : [1, 4, 16];
 var loadBefore = LoadAverage();
 
 // End-of-text out of reach: every request generates exactly max_tokens, so both sides do the same work.
@@ -41,10 +47,12 @@ var promptCount = 0;
 string NextPrompt()
 {
     var n = Interlocked.Increment(ref promptCount);
-    return $"Request {n}: tell me story number {n % 8} about a lighthouse keeper and the sea.";
+    return $"Request {n}: " + string.Concat(Enumerable.Repeat($"tell me story number {n % 8} about a lighthouse keeper and the sea. ", promptRepeat)).TrimEnd();
 }
 
 var serverRows = new Dictionary<int, Measurement>();
+const int StaggeredTrials = 3;
+Measurement? rawStaggered = null; // the staggered arrivals on the in-process engine (paged model only)
 var rawRows = new Dictionary<int, Measurement>();
 var settings = new Dictionary<string, string?>
 {
@@ -124,6 +132,13 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
         batchSizes.Clear();
         rawRows[c] = Measurement.Combine(raw);
     }
+    if (engineRaw is not null)
+    {
+        // The same 16 staggered arrivals without HTTP: what the engine's own scheduling gives a newcomer.
+        Log("staggered: 16 requests 100 ms apart on the in-process engine...");
+        rawStaggered = Measurement.Combine(Enumerable.Range(0, StaggeredTrials).Select(_ =>
+            engineRaw.RunStaggered(Enumerable.Range(0, 16).Select(_ => Rendered(NextPrompt())).ToArray(), TimeSpan.FromMilliseconds(100), maxTokens)).ToList());
+    }
     await app.StopAsync();
 }
 
@@ -159,6 +174,11 @@ var staggeredJson = new JsonObject
     ["scheduler_tokens_per_s"] = Round(staggeredScheduler.TokensPerSecond),
     ["scheduler_ttft_p50_ms"] = Round(staggeredScheduler.Ttft(0.5)),
 };
+if (rawStaggered is not null)
+{
+    staggeredJson["raw_tokens_per_s"] = Round(rawStaggered.TokensPerSecond);
+    staggeredJson["raw_ttft_p50_ms"] = Round(rawStaggered.Ttft(0.5));
+}
 var prefixJson = new JsonObject
 {
     ["prefix_tokens"] = prefix.PrefixTokens,
@@ -186,15 +206,17 @@ else
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{(int)row["concurrency"]!,4} {(double)row["server_tokens_per_s"]!,13:F1} {(double)row["raw_tokens_per_s"]!,10:F1} {(double)row["ratio"]!,6:F3} {(double)row["ttft_p50_ms"]!,12:F1} {(double)row["ttft_p95_ms"]!,12:F1} {(double)row["raw_ttft_p50_ms"]!,13:F1} {(double)row["itl_p50_ms"]!,11:F2}"));
     }
-    var c1 = serverRows[1].TokensPerSecond;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"staggered (16 arriving 100 ms apart): engine {staggered.TokensPerSecond:F1} tok/s, ttft p50 {staggered.Ttft(0.5):F1} ms (max {staggered.Ttft(1.0):F1}); scheduler on the plain model {staggeredScheduler.TokensPerSecond:F1} tok/s, ttft p50 {staggeredScheduler.Ttft(0.5):F1} ms"));
+    if (rawStaggered is not null)
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"staggered on the in-process engine (no HTTP): {rawStaggered.TokensPerSecond:F1} tok/s, ttft p50 {rawStaggered.Ttft(0.5):F1} ms"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"prefix ({prefix.PrefixTokens} shared tokens): ttft p50 cold {prefix.Cold.Ttft(0.5):F1} ms, warm {prefix.Warm.Ttft(0.5):F1} ms"));
     Console.WriteLine($"load average before {loadBefore}, after {loadAfter} ({Environment.ProcessorCount} cores)");
-    if (levels.Length > 1)
+    if (serverRows.ContainsKey(1) && serverRows.ContainsKey(16))
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"targets: ratio >= 0.95 at every level ({string.Join(", ", rows.Select(r => $"c{r["concurrency"]} {(double)r["ratio"]!:F3}"))}); c16/c1 tokens/s {serverRows[16].TokensPerSecond / c1:F2}x (>= 3.5); " +
+        $"targets: ratio >= 0.95 at every level ({string.Join(", ", rows.Select(r => $"c{r["concurrency"]} {(double)r["ratio"]!:F3}"))}); c16/c1 tokens/s {serverRows[16].TokensPerSecond / serverRows[1].TokensPerSecond:F2}x (>= 3.5); " +
         $"staggered ttft p50 / c1 ttft {staggered.Ttft(0.5) / serverRows[1].Ttft(0.5):F2} (<= 1.5), staggered engine / scheduler tokens/s {staggered.TokensPerSecond / staggeredScheduler.TokensPerSecond:F2}x (>= 2); " +
         $"prefix cold / warm ttft {prefix.Cold.Ttft(0.5) / prefix.Warm.Ttft(0.5):F1}x (>= 5)"));
 }
@@ -235,9 +257,14 @@ static async Task<RequestSample> ServerRequestAsync(HttpClient http, string prom
     while (await reader.ReadLineAsync() is { } line)
     {
         if (!line.StartsWith("data: ", StringComparison.Ordinal) || line == "data: [DONE]") continue;
-        var chunk = JsonNode.Parse(line[6..])!;
-        if (chunk["usage"] is { } usage) completion = (int)usage["completion_tokens"]!;
-        else if (chunk["choices"]![0]!["delta"]!["content"] is { } content && ((string?)content)?.Length > 0) arrivals.Add(Stopwatch.GetTimestamp());
+        // JsonDocument (pooled) rather than JsonNode: the client shares the machine with the server it measures.
+        using var chunk = JsonDocument.Parse(line.AsMemory(6));
+        var root = chunk.RootElement;
+        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            completion = usage.GetProperty("completion_tokens").GetInt32();
+        else if (root.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var content)
+                 && content.ValueKind == JsonValueKind.String && content.GetString()!.Length > 0)
+            arrivals.Add(Stopwatch.GetTimestamp());
     }
     return RequestSample.From(start, arrivals, completion);
 }
@@ -258,16 +285,24 @@ async Task<T> WithServerAsync<T>(string dir, Func<HttpClient, Task<T>> run)
 
 async Task<Measurement> StaggeredAsync(HttpClient http)
 {
-    Log("staggered: 16 requests 100 ms apart...");
-    var sw = Stopwatch.StartNew();
-    var requests = new List<Task<RequestSample>>();
-    for (var i = 0; i < 16; i++)
+    // Three trials, pooled: one trial is 16 samples, and one slow moment on a shared machine moves its median.
+    var trials = new List<Measurement>();
+    for (var trial = 0; trial < StaggeredTrials; trial++)
     {
-        requests.Add(ServerRequestAsync(http, NextPrompt(), maxTokens));
-        await Task.Delay(100);
+        Log($"staggered: 16 requests 100 ms apart, trial {trial + 1}/{StaggeredTrials}...");
+        var sw = Stopwatch.StartNew();
+        var requests = new List<Task<RequestSample>>();
+        for (var i = 0; i < 16; i++)
+        {
+            requests.Add(ServerRequestAsync(http, NextPrompt(), maxTokens));
+            // On a fixed schedule (as the in-process run): delays that each overshoot would spread the arrivals.
+            var next = TimeSpan.FromMilliseconds(100 * (i + 1)) - sw.Elapsed;
+            if (next > TimeSpan.Zero) await Task.Delay(next);
+        }
+        var samples = await Task.WhenAll(requests);
+        trials.Add(new Measurement(samples, sw.Elapsed));
     }
-    var samples = await Task.WhenAll(requests);
-    return new Measurement(samples, sw.Elapsed);
+    return Measurement.Combine(trials);
 }
 
 async Task<(int PrefixTokens, Measurement Cold, Measurement Warm)> PrefixAsync(HttpClient http)
