@@ -21,8 +21,8 @@ using Microsoft.Extensions.Options;
 var json = args.Contains("--json");
 var maxTokens = IntArg("--max-tokens", 64);
 var rounds = IntArg("--rounds", 2);
-var threads = IntArg("--threads", 0);
-var promptRepeat = IntArg("--prompt-repeat", 1); // the prompt's sentence this many times: longer prompts, same shape // ONNX Runtime intra-op threads; 0 = the server's automatic choice
+var threads = IntArg("--threads", 0); // ONNX Runtime intra-op threads; 0 = the server's automatic choice
+var promptRepeat = IntArg("--prompt-repeat", 1); // the prompt's sentence this many times: longer prompts, same shape
 var plainRows = args.Contains("--plain");
 // --c1: quick check of the single-client overhead; --levels 1,4: the concurrency rows to measure.
 int[] levels = args.Contains("--c1") ? [1]
@@ -52,6 +52,7 @@ string NextPrompt()
 
 var serverRows = new Dictionary<int, Measurement>();
 const int StaggeredTrials = 3;
+var promptTokenCounts = new System.Collections.Concurrent.ConcurrentQueue<int>(); // usage.prompt_tokens of each server request
 Measurement? rawStaggered = null; // the staggered arrivals on the in-process engine (paged model only)
 var rawRows = new Dictionary<int, Measurement>();
 var settings = new Dictionary<string, string?>
@@ -142,6 +143,10 @@ await using (var app = RuntimeApp.Create([], settings, b => b.Logging.SetMinimum
     await app.StopAsync();
 }
 
+// Mean prompt length of the concurrency rows (the request number's digits move it by a token or two); the prefix
+// scenario's long prompts come later and are not counted.
+var rowPromptTokens = (int)Math.Round(promptTokenCounts.Average());
+
 // 16 requests arriving 100 ms apart (how real traffic arrives), on the engine (paged) and the scheduler (plain).
 var staggered = await WithServerAsync(pagedDir, http => StaggeredAsync(http));
 var staggeredScheduler = await WithServerAsync(plainDir, http => StaggeredAsync(http));
@@ -191,6 +196,7 @@ if (json)
     Console.WriteLine(new JsonObject
     {
         ["backend"] = plainRows ? "scheduler" : "engine",
+        ["prompt_tokens"] = rowPromptTokens,
         ["rows"] = new JsonArray([.. rows]),
         ["staggered"] = staggeredJson,
         ["prefix"] = prefixJson,
@@ -236,7 +242,7 @@ static async Task<Measurement> MeasureAsync(int concurrency, int rounds, Func<in
     return new Measurement(samples, sw.Elapsed);
 }
 
-static async Task<RequestSample> ServerRequestAsync(HttpClient http, string prompt, int tokens)
+async Task<RequestSample> ServerRequestAsync(HttpClient http, string prompt, int tokens)
 {
     var body = new
     {
@@ -261,7 +267,10 @@ static async Task<RequestSample> ServerRequestAsync(HttpClient http, string prom
         using var chunk = JsonDocument.Parse(line.AsMemory(6));
         var root = chunk.RootElement;
         if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
             completion = usage.GetProperty("completion_tokens").GetInt32();
+            promptTokenCounts.Enqueue(usage.GetProperty("prompt_tokens").GetInt32());
+        }
         else if (root.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var content)
                  && content.ValueKind == JsonValueKind.String && content.GetString()!.Length > 0)
             arrivals.Add(Stopwatch.GetTimestamp());

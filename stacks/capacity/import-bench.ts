@@ -3,8 +3,8 @@
  * class, replacing the derived or published one. Decode rates are the server's generated tokens/s at each
  * concurrency (closed loop through HTTP, so prefill and serving overhead are inside them: a slight
  * underestimate of pure decode, on the safe side). Prefill is measured only when the run's prompt length is
- * given (time to first token at concurrency 1, less one inter-token gap); otherwise it and the KV-cache room
- * are kept from the row being replaced, and the row says so.
+ * known (`--prompt-tokens`, else the document's `prompt_tokens`: time to first token at concurrency 1, less one
+ * inter-token gap); otherwise it and the KV-cache room are kept from the row being replaced, and the row says so.
  */
 import { z } from "zod";
 import { GPU_SPECS, MODEL_CLASSES, type ModelClass } from "./hardware";
@@ -19,7 +19,14 @@ const benchRow = z.looseObject({
   ttft_p50_ms: z.number().nonnegative(),
   itl_p50_ms: z.number().nonnegative().optional(),
 });
-const benchDocument = z.looseObject({ rows: z.array(benchRow).min(1) });
+/**
+ * `prompt_tokens`: the run's prompt length, printed by bench versions whose every request has a fresh prompt (no
+ * prefix-cache hits), so that the concurrency-1 time to first token is a whole prefill.
+ */
+const benchDocument = z.looseObject({
+  rows: z.array(benchRow).min(1),
+  prompt_tokens: z.number().int().positive().optional(),
+});
 
 export interface ImportOptions {
   gpu: string;
@@ -70,11 +77,13 @@ export function importBench(
   const kept: string[] = [];
   let prefill: number;
   const c1 = rows.find((r) => r.concurrency === 1);
-  if (o.promptTokens !== undefined) {
-    if (!c1) throw new BenchImportError(`--prompt-tokens needs a concurrency-1 row in ${o.file} (its time to first token)`);
+  const promptTokens = o.promptTokens ?? parsed.data.prompt_tokens;
+  if (promptTokens !== undefined) {
+    const from = o.promptTokens !== undefined ? "--prompt-tokens" : `prompt_tokens in ${o.file}`;
+    if (!c1) throw new BenchImportError(`${from} needs a concurrency-1 row in ${o.file} (its time to first token)`);
     const seconds = (c1.ttft_p50_ms - (c1.itl_p50_ms ?? 0)) / 1000;
     if (seconds <= 0) throw new BenchImportError(`${o.file}: concurrency 1 has no time to first token beyond one token gap`);
-    prefill = Math.round((o.promptTokens / seconds) * 10) / 10;
+    prefill = Math.round((promptTokens / seconds) * 10) / 10;
   } else if (replaced) {
     prefill = replaced.prefillTokensPerSecond;
     kept.push(`prefill from the ${replaced.kind} row it replaces`);

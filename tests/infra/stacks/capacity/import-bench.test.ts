@@ -82,6 +82,13 @@ describe("importBench", () => {
     assert.equal(row.prefillTokensPerSecond, 10000);
   });
 
+  test("takes the prompt length from the document's prompt_tokens; --prompt-tokens overrides it", () => {
+    assert.equal(importBench(THROUGHPUT, { ...bench, prompt_tokens: 300 }, opts).row.prefillTokensPerSecond, 5000);
+    const { row } = importBench(THROUGHPUT, { ...bench, prompt_tokens: 300 }, { ...opts, promptTokens: 600 });
+    assert.equal(row.prefillTokensPerSecond, 10000);
+    assert.doesNotMatch(row.note ?? "", /prefill from/);
+  });
+
   test("rejects what it cannot use, naming the option or the file", () => {
     const fails = (b: unknown, o: Partial<typeof opts> & { promptTokens?: number }, re: RegExp) =>
       assert.throws(
@@ -93,6 +100,8 @@ describe("importBench", () => {
     fails({ rows: [{ concurrency: 1 }] }, {}, /^bench\.json: not runtime\/bench --json output \(rows\.0\.server_tokens_per_s: /);
     fails({ rows: [bench.rows[1], bench.rows[1]] }, {}, /^bench\.json: concurrency 1 appears twice$/);
     fails({ rows: [bench.rows[0]] }, { promptTokens: 600 }, /--prompt-tokens needs a concurrency-1 row/);
+    fails({ rows: [bench.rows[0]], prompt_tokens: 42 }, {}, /^prompt_tokens in bench\.json needs a concurrency-1 row/);
+    fails({ ...bench, prompt_tokens: 0 }, {}, /^bench\.json: not runtime\/bench --json output \(prompt_tokens: /);
     fails(bench, { gpu: "T4", modelClass: "8b-fp16" }, /^--kv-cache-tokens is required/);
   });
 });
