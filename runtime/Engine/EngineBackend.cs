@@ -102,11 +102,7 @@ public sealed class EngineBackend : IGenerationBackend, IKvCacheInfo
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentOutOfRangeException.ThrowIfLessThan(sampling.MaxTokens, 1, nameof(sampling.MaxTokens));
-        var tokens = _model.Encode(prompt);
-        if (tokens.Length == 0)
-            throw new ArgumentException("The prompt must not be empty.", nameof(prompt));
-        if (tokens.Length > _promptLimit)
-            throw new PromptTooLongException(tokens.Length, _promptLimit);
+        var tokens = PendingGeneration.EncodePrompt(_model, prompt, _promptLimit);
 
         var maxNew = Math.Min(sampling.MaxTokens, _sessionLimit - tokens.Length);
         var pending = new Pending(tokens, sampling, maxNew, _config.BlocksFor(tokens.Length + maxNew));

@@ -78,11 +78,7 @@ public sealed class GenerationScheduler : IGenerationBackend
         ArgumentOutOfRangeException.ThrowIfLessThan(samplings.Count, 1, nameof(samplings));
         foreach (var sampling in samplings)
             ArgumentOutOfRangeException.ThrowIfLessThan(sampling.MaxTokens, 1, nameof(sampling.MaxTokens));
-        var tokens = _model.Encode(prompt);
-        if (tokens.Length == 0)
-            throw new ArgumentException("The prompt must not be empty.", nameof(prompt));
-        if (tokens.Length > _promptLimit)
-            throw new PromptTooLongException(tokens.Length, _promptLimit);
+        var tokens = PendingGeneration.EncodePrompt(_model, prompt, _promptLimit);
 
         var pendings = samplings.Select(s => new Pending(prompt, tokens, s, Math.Min(s.MaxTokens, _model.ContextLength - tokens.Length))).ToArray();
         lock (_lock)

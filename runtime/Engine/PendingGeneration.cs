@@ -14,6 +14,21 @@ internal abstract class PendingGeneration(int[] tokens, SamplingOptions sampling
     private CancellationTokenRegistration _registration;
     private CancellationToken _caller;
 
+    /// <summary>
+    /// A prompt's tokens as both backends admit it: a non-empty prompt of at most <paramref name="limit"/> tokens, else
+    /// <see cref="ArgumentException"/> or <see cref="PromptTooLongException"/>.
+    /// </summary>
+    public static int[] EncodePrompt(LlmModel model, string prompt, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var tokens = model.Encode(prompt);
+        if (tokens.Length == 0)
+            throw new ArgumentException("The prompt must not be empty.", nameof(prompt));
+        if (tokens.Length > limit)
+            throw new PromptTooLongException(tokens.Length, limit);
+        return tokens;
+    }
+
     public int[] Tokens { get; } = tokens;
     public SamplingOptions Sampling { get; } = sampling;
     public int MaxNew { get; } = maxNew;
