@@ -33,14 +33,24 @@ public sealed class EngineRawLoop : IDisposable
     }
 
     /// <summary>Runs the prompts as one batch on the owner thread and returns one sample per prompt.</summary>
-    public List<RequestSample> Run(string[] prompts, int maxTokens)
+    public List<RequestSample> Run(string[] prompts, int maxTokens) => OnOwner(engine => RunOnOwner(engine, prompts, maxTokens));
+
+    /// <summary>
+    /// The prompts arriving <paramref name="interval"/> apart, each begun on the engine as soon as it arrives (between
+    /// steps, as the server does), time to first token counted from its arrival: the staggered scenario without HTTP.
+    /// </summary>
+    public Measurement RunStaggered(string[] prompts, TimeSpan interval, int maxTokens) =>
+        OnOwner(engine => StaggeredOnOwner(engine, prompts, interval, maxTokens));
+
+    /// <summary>Runs <paramref name="work"/> on the owner thread and waits for its result.</summary>
+    private T OnOwner<T>(Func<GenAIEngine, T> work)
     {
-        var done = new TaskCompletionSource<List<RequestSample>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         _work.Add(engine =>
         {
             try
             {
-                done.SetResult(RunOnOwner(engine, prompts, maxTokens));
+                done.SetResult(work(engine));
             }
             catch (Exception ex)
             {
@@ -50,25 +60,22 @@ public sealed class EngineRawLoop : IDisposable
         return done.Task.GetAwaiter().GetResult();
     }
 
-    /// <summary>
-    /// The prompts arriving <paramref name="interval"/> apart, each begun on the engine as soon as it arrives (between
-    /// steps, as the server does), time to first token counted from its arrival: the staggered scenario without HTTP.
-    /// </summary>
-    public Measurement RunStaggered(string[] prompts, TimeSpan interval, int maxTokens)
+    /// <summary>Begins a greedy, fixed-length turn, as every request of the bench is.</summary>
+    private static EngineRequest Begin(GenAIEngine engine, int[] tokens, int maxTokens)
     {
-        var done = new TaskCompletionSource<Measurement>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(engine =>
+        var request = engine.CreateRequest();
+        using var options = request.CreateTurnOptions().MaxGeneratedTokens(maxTokens).DoSample(false);
+        request.BeginTurn(options, tokens);
+        return request;
+    }
+
+    private static void Close(IEnumerable<EngineRequest> requests)
+    {
+        foreach (var r in requests)
         {
-            try
-            {
-                done.SetResult(StaggeredOnOwner(engine, prompts, interval, maxTokens));
-            }
-            catch (Exception ex)
-            {
-                done.SetException(ex);
-            }
-        });
-        return done.Task.GetAwaiter().GetResult();
+            r.Close();
+            r.Dispose();
+        }
     }
 
     private Measurement StaggeredOnOwner(GenAIEngine engine, string[] prompts, TimeSpan interval, int maxTokens)
@@ -83,9 +90,7 @@ public sealed class EngineRawLoop : IDisposable
             var now = Stopwatch.GetTimestamp();
             while (requests.Count < prompts.Length && now - start >= requests.Count * arrivalTicks)
             {
-                var request = engine.CreateRequest();
-                using var options = request.CreateTurnOptions().MaxGeneratedTokens(maxTokens).DoSample(false);
-                request.BeginTurn(options, tokens[requests.Count]);
+                var request = Begin(engine, tokens[requests.Count], maxTokens);
                 var arrivals = new List<long>();
                 requests.Add((request, start + requests.Count * arrivalTicks, arrivals));
                 byId[request.Id] = arrivals;
@@ -99,11 +104,7 @@ public sealed class EngineRawLoop : IDisposable
                 if (e.HasToken) byId[e.Request].Add(Stopwatch.GetTimestamp());
         }
         var wall = Stopwatch.GetElapsedTime(start);
-        foreach (var (request, _, _) in requests)
-        {
-            request.Close();
-            request.Dispose();
-        }
+        Close(requests.Select(r => r.Request));
         return new Measurement(requests.Select(r => RequestSample.From(r.ArrivedAt, r.Tokens, r.Tokens.Count)).ToList(), wall);
     }
 
@@ -115,9 +116,7 @@ public sealed class EngineRawLoop : IDisposable
         var arrivals = new Dictionary<IntPtr, List<long>>();
         foreach (var prompt in prompts)
         {
-            var request = engine.CreateRequest();
-            using var options = request.CreateTurnOptions().MaxGeneratedTokens(maxTokens).DoSample(false);
-            request.BeginTurn(options, _model.Encode(prompt));
+            var request = Begin(engine, _model.Encode(prompt), maxTokens);
             requests.Add(request);
             arrivals[request.Id] = [];
         }
@@ -132,11 +131,7 @@ public sealed class EngineRawLoop : IDisposable
             }
         }
         foreach (var s in streams.Values) s.Dispose();
-        foreach (var r in requests)
-        {
-            r.Close();
-            r.Dispose();
-        }
+        Close(requests);
         return requests.Select(r => RequestSample.From(start, arrivals[r.Id], arrivals[r.Id].Count)).ToList();
     }
 
