@@ -79,15 +79,18 @@ public sealed class RuntimeServer : IAsyncDisposable
     }
 }
 
-/// <summary>One shared server for tests that do not change server state.</summary>
-public sealed class SharedServerFixture : IAsyncLifetime
+/// <summary>One server on one model, started once for a test collection.</summary>
+public abstract class ModelServerFixture(string? modelDir) : IAsyncLifetime
 {
     public RuntimeServer Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync();
+    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(modelDir);
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }
+
+/// <summary>One shared server for tests that do not change server state.</summary>
+public sealed class SharedServerFixture() : ModelServerFixture(null);
 
 [CollectionDefinition(Name)]
 public sealed class SharedServerCollection : ICollectionFixture<SharedServerFixture>
@@ -99,14 +102,7 @@ public sealed class SharedServerCollection : ICollectionFixture<SharedServerFixt
 /// A server on the long-context model (same weights as the tiny one, 8192 tokens of context): for requests whose
 /// prompts carry tool definitions, which outgrow the tiny model's 256 tokens.
 /// </summary>
-public sealed class LongContextServerFixture : IAsyncLifetime
-{
-    public RuntimeServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(Models.Long);
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
+public sealed class LongContextServerFixture() : ModelServerFixture(Models.Long);
 
 [CollectionDefinition(Name)]
 public sealed class LongContextServerCollection : ICollectionFixture<LongContextServerFixture>
@@ -115,14 +111,7 @@ public sealed class LongContextServerCollection : ICollectionFixture<LongContext
 }
 
 /// <summary>The shared server's counterpart on the paged tiny model: the same API served by GenAI's Engine.</summary>
-public sealed class PagedServerFixture : IAsyncLifetime
-{
-    public RuntimeServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(Models.TinyPaged);
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
+public sealed class PagedServerFixture() : ModelServerFixture(Models.TinyPaged);
 
 [CollectionDefinition(Name)]
 public sealed class PagedServerCollection : ICollectionFixture<PagedServerFixture>
@@ -131,14 +120,7 @@ public sealed class PagedServerCollection : ICollectionFixture<PagedServerFixtur
 }
 
 /// <summary>The long-context server's counterpart on the paged model, for tool prompts on the engine.</summary>
-public sealed class PagedLongContextServerFixture : IAsyncLifetime
-{
-    public RuntimeServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Server = await RuntimeServer.StartAsync(Models.LongPaged);
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
+public sealed class PagedLongContextServerFixture() : ModelServerFixture(Models.LongPaged);
 
 [CollectionDefinition(Name)]
 public sealed class PagedLongContextServerCollection : ICollectionFixture<PagedLongContextServerFixture>
