@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { ClusterRecord } from "../../components/clusters/record";
+import type { ServedModel } from "../../components/serving/llm-service";
 import type { PlannedResource } from "../../stacks/policy/types";
 import type { PlanDocument } from "../../stacks/plan/render";
 
@@ -36,6 +37,21 @@ export function gpuCluster(overrides: Partial<ClusterRecord> = {}): ClusterRecor
     storageClass: "fast-ssd",
     loadBalancer: { annotations: {}, scheme: "internet-facing" },
     ready: [],
+    ...overrides,
+  };
+}
+
+/** A served model (one GPU, 2 to 4 replicas, an S3 source) for the tests to vary. */
+export function servedModel(overrides: Partial<ServedModel> = {}): ServedModel {
+  return {
+    name: "m1",
+    source: { kind: "s3", uri: "s3://bucket/m1/" },
+    gpus: 1,
+    resources: { cpu: "4", memory: "16Gi" },
+    replicas: { min: 2, max: 4 },
+    maxConcurrent: 8,
+    maxQueue: 64,
+    cacheSize: "40Gi",
     ...overrides,
   };
 }

@@ -3,19 +3,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ClusterRecord } from "../../../components/clusters/record";
 import { KubernetesLayer, validateLayer, type KubernetesLayerArgs, type LayerModel } from "../../../components/kubernetes-layer";
-import { capture, find, get, gpuCluster, ofType } from "../helpers";
+import { capture, find, get, gpuCluster, ofType, servedModel } from "../helpers";
 
-const model: LayerModel = {
-  name: "m1",
-  source: { kind: "s3", uri: "s3://bucket/m1/" },
-  gpus: 1,
-  resources: { cpu: "4", memory: "16Gi" },
-  replicas: { min: 2, max: 4 },
-  targetQueueDepth: 4,
-  maxConcurrent: 8,
-  maxQueue: 64,
-  cacheSize: "40Gi",
-};
+const model: LayerModel = { ...servedModel(), targetQueueDepth: 4 };
 
 function layerArgs(cluster: ClusterRecord, overrides: Partial<KubernetesLayerArgs> = {}): KubernetesLayerArgs {
   return {

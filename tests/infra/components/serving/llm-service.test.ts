@@ -20,20 +20,11 @@ import type { ModelSource } from "../../../../components/serving/model-source";
 import { INTERCEPTOR } from "../../../../components/autoscaling/http-add-on";
 import { NODE_BUDGET_SECONDS, startupBudget } from "../../../../components/serving/startup-budget";
 import { PASSIVE_HEALTH_CHECK } from "../../../../components/traffic/routes";
-import { capture, find, get, gpuCluster, isSecret, ofType, REPO_ROOT } from "../../helpers";
+import { capture, find, get, gpuCluster, isSecret, ofType, REPO_ROOT, servedModel } from "../../helpers";
 import { durationSeconds, PULUMI_DEFAULT_WAIT_SECONDS } from "../../../../stacks/policy/rules-kubernetes";
 import { runtimeContainerTlsProblems } from "../../../../stacks/policy/rules-tls";
 
-const model = {
-  name: "m1",
-  source: { kind: "s3", uri: "s3://bucket/m1/" } as ModelSource,
-  gpus: 1,
-  resources: { cpu: "4", memory: "16Gi" },
-  replicas: { min: 2, max: 4 },
-  maxConcurrent: 8,
-  maxQueue: 64,
-  cacheSize: "40Gi",
-};
+const model = servedModel();
 
 async function deploy(overrides: Partial<typeof model> = {}, cluster = {}) {
   return capture(() => {

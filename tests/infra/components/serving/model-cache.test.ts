@@ -5,20 +5,11 @@ import { test } from "node:test";
 import { cacheClaimSize, cacheName, usesSharedCache } from "../../../../components/serving/model-cache";
 import { LlmService, type ServedModel } from "../../../../components/serving/llm-service";
 import { LLM_MODEL_TOOL, type ModelSource } from "../../../../components/serving/model-source";
-import { capture, find, get, gpuCluster, ofType } from "../../helpers";
+import { capture, find, get, gpuCluster, ofType, servedModel } from "../../helpers";
 
 const digest = `sha256:${"0123456789ab".repeat(5)}cdef`;
 const pinned: ModelSource = { kind: "s3", uri: "s3://bucket/models/m1", version: "2026-11-28.1", digest };
-const model: ServedModel = {
-  name: "m1",
-  source: pinned,
-  gpus: 1,
-  resources: { cpu: "4", memory: "16Gi" },
-  replicas: { min: 2, max: 4 },
-  maxConcurrent: 8,
-  maxQueue: 64,
-  cacheSize: "40Gi",
-};
+const model: ServedModel = servedModel({ source: pinned });
 const shared = { sharedCache: { storageClass: "efs-models" } };
 const agent = { credentialEndpoints: [{ cidr: "169.254.170.23/32", port: 80 }] };
 
