@@ -3,6 +3,7 @@
  * a default-deny network policy wherever inference runs, and highly available workloads where the
  * environment must survive a node drain.
  */
+import { RUNTIME_LABELS } from "../../components/kubernetes-layer";
 import { SERVING_TIER_LABEL } from "../../components/security/namespaces";
 import { startupWorstCaseSeconds } from "../../components/serving/llm-service";
 import { HIGHLY_AVAILABLE_ENVIRONMENTS } from "../config/validators";
@@ -10,7 +11,7 @@ import { asArray, asObj, containersOf, get, id, ofType, type Obj } from "./inspe
 import { EXTERNAL_SERVICE_TYPES, exposedServiceViolations, GATEWAY, gatewayListenerViolations } from "./rules";
 import type { PlannedResource, Policy, Violation } from "./types";
 
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 const CLIENT_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -19,9 +20,6 @@ const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
 const SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject";
 /** The component that holds everything of one cluster: objects are only compared within one. */
 const CLUSTER_SCOPE = "llm:platform:KubernetesLayer";
-
-/** Pod label of the runtime's workloads. */
-const RUNTIME_NAME = "llm-runtime";
 
 const TLS_VERSIONS_OK = new Set(["1.2", "1.3"]);
 
@@ -109,7 +107,8 @@ export const servingDefaultDeny: Policy = {
       if (get(ns.inputs, "metadata", "labels", SERVING_TIER_LABEL) === "serving") serving.set(key(ns), ns);
     for (const d of ofType(resources, DEPLOYMENT))
       if (
-        get(d.inputs, "spec", "template", "metadata", "labels", "app.kubernetes.io/name") === RUNTIME_NAME &&
+        get(d.inputs, "spec", "template", "metadata", "labels", "app.kubernetes.io/name") ===
+          RUNTIME_LABELS["app.kubernetes.io/name"] &&
         !serving.has(key(d))
       )
         serving.set(key(d), d);

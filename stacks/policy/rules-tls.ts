@@ -8,9 +8,10 @@
  */
 import { INTERCEPTOR } from "../../components/autoscaling/http-add-on";
 import { CHARTS } from "../../components/charts";
+import { RUNTIME_LABELS } from "../../components/kubernetes-layer";
 import { asArray, containersOf, get, id, ofType, podSpecs, reveal } from "./inspect";
 import { HTTP_ROUTE } from "./rules";
-import { scoped } from "./rules-kubernetes";
+import { HELM_RELEASE, scoped } from "./rules-kubernetes";
 import type { PlannedResource, Policy, Violation } from "./types";
 
 const SERVICE = "kubernetes:core/v1:Service";
@@ -20,11 +21,9 @@ export const BACKEND_TLS_POLICY_TYPES = [
   "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy",
   "kubernetes:gateway.networking.k8s.io/v1alpha3:BackendTLSPolicy",
 ];
-const RUNTIME_LABEL = ["app.kubernetes.io/name", "llm-runtime"] as const;
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 const HTTP_SCALED_OBJECT = "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject";
 
-const isRuntime = (labels: unknown) => get(labels, RUNTIME_LABEL[0]) === RUNTIME_LABEL[1];
+const isRuntime = (labels: unknown) => get(labels, "app.kubernetes.io/name") === RUNTIME_LABELS["app.kubernetes.io/name"];
 
 /** The value after `flag` in a container's args (`--flag value`), or undefined. */
 function argValue(args: unknown[], flag: string): unknown {
