@@ -64,6 +64,10 @@ public sealed class ArtifactLoadTests : IDisposable
         return app;
     }
 
+    /// <summary>Ready, or a failure that says why (the start-up error).</summary>
+    private static void AssertReady(ModelHost host) =>
+        Assert.True(host.State == ServingState.Ready, $"state {host.State}: {host.StartupError}");
+
     private static async Task<string> RefusedAsync(string dir, Dictionary<string, string?>? extra = null)
     {
         await using var app = await StartAsync(dir, extra ?? []);
@@ -82,7 +86,7 @@ public sealed class ArtifactLoadTests : IDisposable
         var logs = new LogCapture();
         await using var app = await StartAsync(dir, new() { ["Runtime:ModelDigest"] = digest }, logs);
         var host = app.Services.GetRequiredService<ModelHost>();
-        Assert.Equal(ServingState.Ready, host.State);
+        AssertReady(host);
         Assert.Equal(digest, host.Artifact?.Digest);
 
         using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
@@ -151,7 +155,7 @@ public sealed class ArtifactLoadTests : IDisposable
         // demo-model.json is not read by the engine: a same-size change there loads fine once hashes are skipped.
         FlipByte(Path.Combine(dir, "demo-model.json"));
         await using (var app = await StartAsync(dir, new() { ["Runtime:ModelDigest"] = digest, ["Runtime:SkipVerify"] = "true" }))
-            Assert.Equal(ServingState.Ready, app.Services.GetRequiredService<ModelHost>().State);
+            AssertReady(app.Services.GetRequiredService<ModelHost>());
         Assert.Contains("demo-model.json': SHA-256", await RefusedAsync(dir, new() { ["Runtime:ModelDigest"] = digest }));
 
         File.AppendAllText(Path.Combine(dir, "demo-model.json"), " ");
